@@ -1,0 +1,115 @@
+//! Cleanup counts: how many posts to clean up, by label, account, platform and day.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+/// Totals for one group (a platform or a day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCount {
+    /// Posts in the group.
+    pub total: u64,
+    /// Flagged posts in the group.
+    pub flagged: u64,
+}
+
+/// One account and its flagged posts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCount {
+    /// The account.
+    pub account: String,
+    /// Its flagged posts.
+    pub flagged: u64,
+    /// All its posts.
+    pub total: u64,
+}
+
+/// Aggregated cleanup counts of a labeled run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupCounts {
+    /// Posts counted.
+    pub total: u64,
+    /// Posts flagged for review.
+    pub flagged: u64,
+    /// Posts per decided label.
+    pub labels: BTreeMap<String, u64>,
+    /// Flagged posts per decided label.
+    pub flagged_labels: BTreeMap<String, u64>,
+    /// Accounts with at least one flagged post.
+    pub accounts_flagged: u64,
+    /// The accounts with the most flagged posts (ties by name), most first.
+    pub top_accounts: Vec<AccountCount>,
+    /// Per platform (`""` when the post names none).
+    pub platforms: BTreeMap<String, GroupCount>,
+    /// Per day (`YYYY-MM-DD`, the first ten characters of the time field; `""` when absent).
+    pub days: BTreeMap<String, GroupCount>,
+}
+
+/// Accumulates [`CleanupCounts`] one post at a time, in bounded memory per distinct key.
+///
+/// ```
+/// use rumor_triage::counts::CountsBuilder;
+/// let mut counts = CountsBuilder::new(10);
+/// counts.add("rumor", true, Some("@a"), Some("twitter"), Some("2014-08-09T22:33:06Z"));
+/// counts.add("non-rumor", false, Some("@a"), Some("twitter"), None);
+/// let c = counts.finish();
+/// assert_eq!((c.total, c.flagged, c.top_accounts[0].flagged), (2, 1, 1));
+/// assert_eq!(c.days["2014-08-09"].flagged, 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CountsBuilder {
+    top: usize,
+    counts: CleanupCounts,
+    accounts: HashMap<String, (u64, u64)>,
+}
+
+impl CountsBuilder {
+    /// A builder that keeps the `top` accounts with the most flagged posts.
+    pub fn new(top: usize) -> Self {
+        Self {
+            top,
+            ..Self::default()
+        }
+    }
+
+    /// Counts one labeled post.
+    pub fn add(&mut self, label: &str, flagged: bool, account: Option<&str>, platform: Option<&str>, time: Option<&str>) {
+        let c = &mut self.counts;
+        c.total += 1;
+        *c.labels.entry(label.to_owned()).or_default() += 1;
+        if flagged {
+            c.flagged += 1;
+            *c.flagged_labels.entry(label.to_owned()).or_default() += 1;
+        }
+        let bump = |g: &mut GroupCount| {
+            g.total += 1;
+            g.flagged += u64::from(flagged);
+        };
+        bump(c.platforms.entry(platform.unwrap_or("").to_owned()).or_default());
+        let day: String = time.map(|t| t.chars().take(10).collect()).unwrap_or_default();
+        bump(c.days.entry(day).or_default());
+        if let Some(account) = account {
+            let entry = match self.accounts.get_mut(account) {
+                Some(e) => e,
+                None => self.accounts.entry(account.to_owned()).or_default(),
+            };
+            entry.1 += 1;
+            entry.0 += u64::from(flagged);
+        }
+    }
+
+    /// The finished counts.
+    pub fn finish(mut self) -> CleanupCounts {
+        let mut accounts: Vec<AccountCount> = self
+            .accounts
+            .into_iter()
+            .filter(|(_, (f, _))| *f > 0)
+            .map(|(account, (flagged, total))| AccountCount { account, flagged, total })
+            .collect();
+        self.counts.accounts_flagged = accounts.len() as u64;
+        accounts.sort_by(|a, b| b.flagged.cmp(&a.flagged).then_with(|| a.account.cmp(&b.account)));
+        accounts.truncate(self.top);
+        self.counts.top_accounts = accounts;
+        self.counts
+    }
+}

@@ -1,0 +1,82 @@
+//! The crate's error type: one enum, each variant saying what went wrong and where.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in rumor-triage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An I/O error on a stream that has no path (stdin, stdout, a buffer).
+    #[error(transparent)]
+    Stream(#[from] std::io::Error),
+    /// The bytes are not a rumor-triage model file.
+    #[error("not a rumor-triage model (bad magic bytes)")]
+    NotAModel,
+    /// The model file was written by a newer format version than this build reads.
+    #[error("model format version {found} is newer than the newest this build reads ({supported}); upgrade rumor-triage")]
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build reads.
+        supported: u32,
+    },
+    /// The model file is shorter or longer than its header says.
+    #[error("model file truncated or padded: header says {expected} payload bytes, found {found}")]
+    Truncated {
+        /// Payload bytes the header announces.
+        expected: u64,
+        /// Payload bytes present.
+        found: u64,
+    },
+    /// The payload's checksum does not match: the file is corrupt.
+    #[error("model file corrupt: checksum mismatch")]
+    ChecksumMismatch,
+    /// The payload decoded but breaks an invariant, or it did not decode.
+    #[error("model file invalid: {0}")]
+    CorruptModel(String),
+    /// A parameter or an input is out of range.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The Hugging Face tokenizer failed.
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[source] tokenizers::Error),
+    /// JSON (de)serialization failed.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// An error from linfa.
+    #[error("linfa: {0}")]
+    Linfa(#[from] linfa::Error),
+    /// A training input line could not be used.
+    #[error("{path}:{line}: {reason}")]
+    BadRecord {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::Invalid`] with the given message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid(message.into())
+    }
+
+    /// Attaches a path to an I/O error.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Hashed n-gram features: tokens → n-grams → buckets → sublinear tf · idf, L2-normalized.
+//!
+//! # The hash function (frozen: part of the model format)
+//!
+//! * A token's hash is 64-bit FNV-1a over its UTF-8 bytes, with offset basis
+//!   `0xcbf29ce484222325 ^ seed` and prime `0x100000001b3` ([`token_hash`]).
+//! * An n-gram of token hashes `t1..tn` hashes as `g = n`, then for each `ti` in order
+//!   `g = mix(g ^ ti)`, where `mix` is the SplitMix64 finalizer
+//!   (`z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31`,
+//!   all wrapping) ([`ngram_hash`]).
+//! * The bucket is the top `b` bits: `g >> (64 - b)`.
+//!
+//! Distinct n-grams that share a bucket share a weight (a collision). With `m` distinct
+//! n-grams in `2^b` buckets about `m / 2^b` of them collide (the shipped model's card gives
+//! its figure). Explanations list every n-gram of the text that fell into a bucket, so a
+//! collision is visible rather than hidden. Raise `b` to trade memory for fewer collisions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::text::{Buffers, TokenKey, TokenizerBackend};
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// The frozen token hash: FNV-1a 64 over the UTF-8 bytes, offset basis XOR `seed`.
+///
+/// ```
+/// use rumor_triage::features::token_hash;
+/// assert_eq!(token_hash("", 0), 0xcbf29ce484222325);
+/// assert_eq!(token_hash("a", 0), 0xaf63dc4c8601ec8c);
+/// ```
+#[inline]
+pub fn token_hash(token: &str, seed: u64) -> u64 {
+    token.bytes().fold(FNV_OFFSET ^ seed, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
+    })
+}
+
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The frozen n-gram hash of a window of token hashes (see the module docs).
+///
+/// ```
+/// use rumor_triage::features::ngram_hash;
+/// assert_ne!(ngram_hash(&[1, 2]), ngram_hash(&[2, 1]));
+/// ```
+#[inline]
+pub fn ngram_hash(tokens: &[u64]) -> u64 {
+    tokens
+        .iter()
+        .fold(tokens.len() as u64, |g, &t| mix(g ^ t))
+}
+
+/// How texts become feature rows. Stored in the model; all defaults in one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Number of hash buckets is `2^hash_bits`; 16..=24, default 20.
+    pub hash_bits: u8,
+    /// Seed of the token hash; default 0.
+    pub seed: u64,
+    /// Longest n-gram over any tokens; 1..=3, default 2.
+    pub word_ngrams: u8,
+    /// Longest n-gram over runs of CJK ideographs; at least `word_ngrams`, at most 3,
+    /// default 3 (character 1–3-grams, as the strongest peers use on Weibo).
+    pub cjk_ngrams: u8,
+    /// Use `1 + ln(tf)` instead of raw counts; default true.
+    pub sublinear_tf: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self {
+            hash_bits: 20,
+            seed: 0,
+            word_ngrams: 2,
+            cjk_ngrams: 3,
+            sublinear_tf: true,
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Checks the ranges documented on each field.
+    ///
+    /// ```
+    /// let mut config = rumor_triage::features::FeatureConfig::default();
+    /// assert!(config.validate().is_ok());
+    /// config.hash_bits = 30;
+    /// assert!(config.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(16..=24).contains(&self.hash_bits) {
+            return Err(Error::invalid(format!(
+                "hash_bits must be in 16..=24, got {}",
+                self.hash_bits
+            )));
+        }
+        if !(1..=3).contains(&self.word_ngrams) {
+            return Err(Error::invalid(format!(
+                "word_ngrams must be in 1..=3, got {}",
+                self.word_ngrams
+            )));
+        }
+        if self.cjk_ngrams < self.word_ngrams || self.cjk_ngrams > 3 {
+            return Err(Error::invalid(format!(
+                "cjk_ngrams must be in word_ngrams..=3, got {}",
+                self.cjk_ngrams
+            )));
+        }
+        Ok(())
+    }
+
+    /// The number of buckets, `2^hash_bits`.
+    pub fn buckets(&self) -> usize {
+        1usize << self.hash_bits
+    }
+}
+
+/// A sparse row: strictly increasing bucket indices and their values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseRow {
+    /// Bucket indices, strictly increasing.
+    pub indices: Vec<u32>,
+    /// Values, one per index.
+    pub values: Vec<f32>,
+}
+
+impl SparseRow {
+    /// Dot product with a dense weight vector (indices must be in range).
+    ///
+    /// ```
+    /// let row = rumor_triage::features::SparseRow { indices: vec![0, 2], values: vec![1.0, 2.0] };
+    /// assert_eq!(row.dot(&[3.0, 9.0, 0.5]), 4.0);
+    /// ```
+    #[inline]
+    pub fn dot(&self, weights: &[f32]) -> f32 {
+        self.indices
+            .iter()
+            .zip(&self.values)
+            .map(|(&i, &v)| weights.get(i as usize).copied().unwrap_or(0.0) * v)
+            .sum()
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+}
+
+/// Reusable per-thread scratch space for featurizing.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    pub(crate) text: Buffers,
+    keys: Vec<TokenKey>,
+    buckets: Vec<u32>,
+    window: Vec<u64>,
+}
+
+/// Calls `emit(bucket, start, len)` for every n-gram of `keys` (token positions
+/// `start..start+len`), in a fixed order.
+#[inline]
+pub(crate) fn for_each_ngram(
+    config: &FeatureConfig,
+    keys: &[TokenKey],
+    window: &mut Vec<u64>,
+    mut emit: impl FnMut(u32, usize, usize),
+) {
+    let shift = 64 - u32::from(config.hash_bits);
+    let longest = usize::from(config.cjk_ngrams.max(config.word_ngrams));
+    let word_max = usize::from(config.word_ngrams);
+    for start in 0..keys.len() {
+        window.clear();
+        for len in 1..=longest.min(keys.len() - start) {
+            let key = keys[start + len - 1];
+            window.push(key.hash);
+            if len > word_max && !keys[start..start + len].iter().all(|k| k.cjk) {
+                break;
+            }
+            let bucket = (ngram_hash(window) >> shift) as u32;
+            emit(bucket, start, len);
+        }
+    }
+}
+
+/// Turns `text` into hashed n-gram term counts: sorted `(bucket, count)` in `row`
+/// (values hold raw counts). Returns the number of tokens.
+pub(crate) fn count_ngrams(
+    config: &FeatureConfig,
+    tokenizer: &TokenizerBackend,
+    text: &str,
+    scratch: &mut Scratch,
+    row: &mut SparseRow,
+) -> Result<usize, Error> {
+    let Scratch {
+        text: buffers,
+        keys,
+        buckets,
+        window,
+    } = scratch;
+    keys.clear();
+    tokenizer.for_each_key(text, config.seed, buffers, |k| keys.push(k))?;
+    buckets.clear();
+    for_each_ngram(config, keys, window, |b, _, _| buckets.push(b));
+    buckets.sort_unstable();
+    row.indices.clear();
+    row.values.clear();
+    let mut i = 0;
+    while i < buckets.len() {
+        let b = buckets[i];
+        let mut j = i + 1;
+        while j < buckets.len() && buckets[j] == b {
+            j += 1;
+        }
+        row.indices.push(b);
+        row.values.push((j - i) as f32);
+        i = j;
+    }
+    Ok(keys.len())
+}
+
+/// Inverse document frequencies over buckets, as sklearn's smooth idf:
+/// `ln((1 + n) / (1 + df)) + 1`; buckets never seen get the largest value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idf {
+    pub(crate) values: Vec<f32>,
+}
+
+impl Idf {
+    /// Computes idf from document frequencies over `n_docs` documents.
+    pub fn from_document_frequencies(df: &[u32], n_docs: usize) -> Self {
+        let n = n_docs as f64;
+        let values = df
+            .iter()
+            .map(|&d| (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32)
+            .collect();
+        Self { values }
+    }
+
+    /// The idf of bucket `b` (1.0 outside the table).
+    #[inline]
+    pub fn get(&self, b: u32) -> f32 {
+        self.values.get(b as usize).copied().unwrap_or(1.0)
+    }
+}
+
+/// Turns counts into the final weights in place: sublinear tf, times idf, L2-normalized.
+pub(crate) fn weigh(config: &FeatureConfig, idf: &Idf, row: &mut SparseRow) {
+    let mut norm = 0.0f32;
+    for (i, v) in row.indices.iter().zip(row.values.iter_mut()) {
+        let tf = if config.sublinear_tf {
+            1.0 + v.ln()
+        } else {
+            *v
+        };
+        *v = tf * idf.get(*i);
+        norm += *v * *v;
+    }
+    if norm > 0.0 {
+        let inv = norm.sqrt().recip();
+        row.values.iter_mut().for_each(|v| *v *= inv);
+    }
+}

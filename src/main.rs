@@ -1,0 +1,472 @@
+//! The `rumor-triage` command line: a thin shell over the library.
+//!
+//! Exit codes follow ripgrep: 0 all good, 1 some input lines were rejected, 2 a fatal error.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use rumor_triage::features::FeatureConfig;
+use rumor_triage::io::{read_examples, Fields};
+use rumor_triage::linear::ClassWeight;
+use rumor_triage::triage::{counts_from_scored, score_stream, StreamOptions};
+use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
+
+#[derive(Parser)]
+#[command(name = "rumor-triage", version, about = "Flag candidate rumor posts for human review")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct FieldArgs {
+    /// JSON field holding the post text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// JSON field holding the label (train, eval).
+    #[arg(long, default_value = "label")]
+    label_field: String,
+    /// JSON field holding the post id (a post without one gets its line number).
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    /// JSON field holding the account.
+    #[arg(long, default_value = "account")]
+    account_field: String,
+    /// JSON field holding the platform.
+    #[arg(long, default_value = "platform")]
+    platform_field: String,
+    /// JSON field holding the time (ISO-8601).
+    #[arg(long, default_value = "time")]
+    time_field: String,
+}
+
+impl FieldArgs {
+    fn fields(&self) -> Fields {
+        Fields {
+            id: self.id_field.clone(),
+            text: self.text_field.clone(),
+            label: self.label_field.clone(),
+            account: self.account_field.clone(),
+            platform: self.platform_field.clone(),
+            time: self.time_field.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model from labeled JSONL files.
+    Train {
+        /// Labeled JSONL input (repeatable).
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// A label whose posts get flagged (repeatable; default "rumor").
+        #[arg(long)]
+        positive: Vec<String>,
+        /// Fold-shuffle seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Inverse L2 regularization strength.
+        #[arg(long, default_value_t = 10.0)]
+        c: f64,
+        /// log2 of the number of hash buckets (16..=24).
+        #[arg(long, default_value_t = 20)]
+        hash_bits: u8,
+        /// Longest word n-gram (1..=3).
+        #[arg(long, default_value_t = 2)]
+        word_ngrams: u8,
+        /// Longest n-gram over CJK characters (word-ngrams..=3).
+        #[arg(long, default_value_t = 3)]
+        cjk_ngrams: u8,
+        /// Reweight classes inversely to their frequency.
+        #[arg(long)]
+        balanced: bool,
+        /// Ignore n-gram buckets found in fewer training documents than this.
+        #[arg(long, default_value_t = 1)]
+        min_df: u32,
+        /// Dual-gradient tolerance of the optimizer.
+        #[arg(long, default_value_t = 0.1)]
+        tolerance: f64,
+        /// Folds for the held-out calibration scores.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Choose the threshold for this precision instead of best macro-F1.
+        #[arg(long)]
+        target_precision: Option<f64>,
+        /// Choose the threshold for the best F1 of the flagged class instead of best macro-F1.
+        #[arg(long, conflicts_with = "target_precision")]
+        best_flagged_f1: bool,
+        /// Use this Hugging Face tokenizer.json instead of the built-in pipeline (slower).
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
+    },
+    /// Score a JSONL dump: one output line per input line.
+    Score {
+        /// Input JSONL, or - for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+        /// Model file (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output file, or - for stdout.
+        #[arg(long, default_value = "-")]
+        out: String,
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Write rejected lines here instead of inline.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Write the run's cleanup counts here as JSON.
+        #[arg(long)]
+        counts: Option<PathBuf>,
+        /// Write the run's summary here as JSON.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Override the model's threshold.
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Only write flagged posts.
+        #[arg(long)]
+        only_flagged: bool,
+        /// Add the top K n-grams to each flagged line.
+        #[arg(long, default_value_t = 0)]
+        explain: usize,
+        /// Reject lines longer than this many bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_line_bytes: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No summary on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Evaluate a model on a labeled JSONL file.
+    Eval {
+        /// Model file (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Labeled JSONL input.
+        #[arg(long)]
+        input: PathBuf,
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["json", "table"])]
+        format: String,
+        /// Override the model's threshold.
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// Explain the score of one text: the n-grams that moved it most.
+    Explain {
+        /// The text.
+        text: String,
+        /// Model file (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// How many n-grams to show.
+        #[arg(long, short, default_value_t = 10)]
+        k: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cleanup counts from `score` output.
+    Counts {
+        /// Scored JSONL, or - for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+        /// Accounts to list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
+    /// Show what a model holds.
+    Info {
+        /// Model file (default: the shipped model).
+        model: Option<PathBuf>,
+        /// Print the embedded tokenizer.json instead.
+        #[arg(long)]
+        tokenizer_json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Error::Stream(io) | Error::Io { source: io, .. } = &e {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("rumor-triage: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_model(path: &Option<PathBuf>) -> Result<Model, Error> {
+    match path {
+        Some(p) => Model::load(p),
+        None => Model::load_default(),
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| Error::invalid(format!("thread pool: {e}")))?;
+    }
+    Ok(())
+}
+
+fn open_input(input: &str) -> Result<Box<dyn BufRead>, Error> {
+    if input == "-" {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())))
+    } else {
+        let file = File::open(input).map_err(|e| Error::io(input, e))?;
+        Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+    }
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Train {
+            input,
+            out,
+            fields,
+            positive,
+            seed,
+            threads,
+            c,
+            hash_bits,
+            word_ngrams,
+            cjk_ngrams,
+            balanced,
+            min_df,
+            tolerance,
+            folds,
+            target_precision,
+            best_flagged_f1,
+            tokenizer,
+        } => {
+            set_threads(threads)?;
+            let started = Instant::now();
+            let mut examples = Vec::new();
+            for path in &input {
+                examples.extend(read_examples(path, &fields.fields())?);
+            }
+            let tokenizer = match tokenizer {
+                Some(path) => Some(tokenizers::Tokenizer::from_file(&path).map_err(Error::Tokenizer)?),
+                None => None,
+            };
+            let options = TrainOptions {
+                features: FeatureConfig {
+                    hash_bits,
+                    word_ngrams,
+                    cjk_ngrams,
+                    ..FeatureConfig::default()
+                },
+                c,
+                class_weight: if balanced { ClassWeight::Balanced } else { ClassWeight::Uniform },
+                positive: if positive.is_empty() { vec!["rumor".into()] } else { positive },
+                threshold: match (target_precision, best_flagged_f1) {
+                    (Some(p), _) => ThresholdRule::Precision(p),
+                    (None, true) => ThresholdRule::BestF1,
+                    (None, false) => ThresholdRule::BestMacroF1,
+                },
+                seed,
+                tokenizer,
+                min_df,
+                folds,
+                tolerance,
+                ..TrainOptions::default()
+            };
+            let mut model = Model::train(&examples, &options)?;
+            let names: Vec<String> = input
+                .iter()
+                .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+                .collect();
+            model.set_notes(format!("trained on {}", names.join(", ")));
+            model.save(&out)?;
+            let held = &model.metadata().held_out;
+            eprintln!(
+                "trained on {} examples in {:.3} s; held-out accuracy {:.4}, macro-F1 {:.4}; threshold {:.4}; wrote {}",
+                examples.len(),
+                started.elapsed().as_secs_f64(),
+                held.accuracy,
+                held.macro_f1,
+                model.threshold(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Score {
+            input,
+            model,
+            out,
+            fields,
+            rejects,
+            counts,
+            summary,
+            threshold,
+            only_flagged,
+            explain,
+            max_line_bytes,
+            threads,
+            quiet,
+        } => {
+            set_threads(threads)?;
+            let model = load_model(&model)?;
+            let reader = open_input(&input)?;
+            let options = StreamOptions {
+                fields: fields.fields(),
+                max_line_bytes,
+                threshold,
+                only_flagged,
+                explain,
+                ..StreamOptions::default()
+            };
+            let mut writer: Box<dyn Write> = if out == "-" {
+                Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
+            } else {
+                Box::new(BufWriter::new(File::create(&out).map_err(|e| Error::io(&out, e))?))
+            };
+            let mut reject_writer = match &rejects {
+                Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| Error::io(p, e))?)),
+                None => None,
+            };
+            let result = score_stream(
+                &model,
+                reader,
+                &mut writer,
+                reject_writer.as_mut().map(|w| w as &mut dyn Write),
+                &options,
+            )?;
+            writer.flush()?;
+            if let Some(path) = &counts {
+                write_json(path, &result.counts)?;
+            }
+            if let Some(path) = &summary {
+                write_json(path, &result)?;
+            }
+            if !quiet {
+                eprintln!(
+                    "read {} scored {} rejected {} flagged {} in {:.3} s ({:.0} posts/s)",
+                    result.read, result.scored, result.rejected, result.flagged, result.seconds, result.posts_per_second
+                );
+            }
+            Ok(if result.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Eval {
+            model,
+            input,
+            fields,
+            format,
+            threshold,
+        } => {
+            let model = load_model(&model)?;
+            let examples = read_examples(&input, &fields.fields())?;
+            let report = evaluate(&model, &examples, threshold)?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", rumor_triage::eval::report_table(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { text, model, k, json } => {
+            let model = load_model(&model)?;
+            let why = model.explain(&text, k)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&why)?);
+            } else {
+                println!(
+                    "label {}  probability {:.4}  flagged {}  (margin {:.4} = bias {:.4} + {} features)",
+                    why.score.label, why.score.probability, why.score.flagged, why.margin, why.bias, why.features
+                );
+                for c in &why.top {
+                    println!("{:>+9.4}  {}", c.contribution, c.ngram);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Counts { input, top } => {
+            let (counts, skipped) = counts_from_scored(open_input(&input)?, top)?;
+            println!("{}", serde_json::to_string_pretty(&counts)?);
+            if skipped > 0 {
+                eprintln!("skipped {skipped} lines that are not scored posts (rejects or not JSON)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Info { model, tokenizer_json } => {
+            let model = load_model(&model)?;
+            if tokenizer_json {
+                println!("{}", model.tokenizer_json());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let info = serde_json::json!({
+                "format_version": rumor_triage::model::FORMAT_VERSION,
+                "labels": model.labels(),
+                "flagged_labels": model.flagged_labels(),
+                "threshold": model.threshold(),
+                "calibration": model.calibration(),
+                "features": model.feature_config(),
+                "builtin_tokenizer": model.uses_builtin_tokenizer(),
+                "nonzero_buckets": model.nonzero_buckets(),
+                "metadata": model.metadata(),
+            });
+            let out = serde_json::to_string_pretty(&info)?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{out}")?;
+            let _ = std::io::stderr().is_terminal();
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn evaluate(model: &Model, examples: &[rumor_triage::Example], threshold: Option<f32>) -> Result<rumor_triage::eval::Report, Error> {
+    use rayon::prelude::*;
+    let labels = model.labels().to_vec();
+    let flagged: Vec<&str> = model.flagged_labels();
+    let scores: Vec<rumor_triage::Score> = examples
+        .par_iter()
+        .map_init(rumor_triage::Workspace::default, |ws, e| model.score_with(&e.text, ws, threshold))
+        .collect::<Result<_, _>>()?;
+    let mut truth = Vec::with_capacity(examples.len());
+    for e in examples {
+        let index = labels
+            .iter()
+            .position(|l| *l == e.label)
+            .ok_or_else(|| Error::invalid(format!("label {:?} is not one of the model's labels {labels:?}", e.label)))?;
+        truth.push(index);
+    }
+    let predicted: Vec<usize> = scores
+        .iter()
+        .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
+        .collect();
+    let probability: Vec<f32> = scores.iter().map(|s| s.probability).collect();
+    let is_flag: Vec<bool> = examples.iter().map(|e| flagged.contains(&e.label.as_str())).collect();
+    Ok(rumor_triage::eval::report(&truth, &predicted, &probability, &is_flag, &labels))
+}

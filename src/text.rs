@@ -1,0 +1,533 @@
+//! Normalization and tokenization.
+//!
+//! The tokenization is *defined* by a Hugging Face `tokenizers` pipeline (see
+//! [`builtin_tokenizer`]): NFKC, removal of control and format characters (zero-width
+//! spaces, joiners, BOMs), lowercase, URLs / ASCII @mentions / digit runs replaced by the
+//! placeholder words `xxurl`, `xxuser` (before the handle), `xxnum`, every CJK ideograph its own token, BERT
+//! whitespace-and-punctuation splitting, and a word-level vocabulary learned from the
+//! training corpus (unseen words become `[UNK]`).
+//!
+//! The crate's `encode` runs at a few MB/s, so [`FastTokenizer`] re-implements exactly the
+//! same steps with reused buffers and an ASCII fast path. The test
+//! `tests/tokenizer_parity.rs` checks that both give the same tokens on every post of the
+//! evaluation data. A user-supplied `tokenizer.json` goes through the crate's `encode`
+//! instead ([`TokenizerBackend::Custom`]), which is correct for any pipeline but slower.
+
+use std::collections::HashMap;
+
+use tokenizers::models::wordlevel::WordLevel;
+use tokenizers::normalizers::replace::ReplacePattern;
+use tokenizers::normalizers::{BertNormalizer, Replace, Sequence, NFKC};
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::{NormalizerWrapper, Tokenizer};
+use unicode_categories::UnicodeCategories;
+use unicode_normalization_alignments::UnicodeNormalization;
+
+use crate::error::Error;
+use crate::features::token_hash;
+
+/// The token that stands for a word outside the vocabulary.
+pub const UNK_TOKEN: &str = "[UNK]";
+/// Placeholder word for a URL (`https?://` followed by printable ASCII).
+pub const URL_TOKEN: &str = "xxurl";
+/// Placeholder word that replaces the `@` of an ASCII @mention; the handle stays, since
+/// who is mentioned (a news outlet, an official account) is itself a signal.
+pub const USER_TOKEN: &str = "xxuser";
+/// Placeholder word for a run of ASCII digits.
+pub const NUMBER_TOKEN: &str = "xxnum";
+
+const URL_PATTERN: &str = "https?://[!-~]+";
+const USER_PATTERN: &str = "@(?=[a-z0-9_])";
+const NUMBER_PATTERN: &str = "[0-9]+";
+
+/// Builds the crate-level normalizer sequence that defines the built-in tokenization.
+fn builtin_normalizer() -> Result<NormalizerWrapper, Error> {
+    let replace = |pattern: &str, word: &str| -> Result<NormalizerWrapper, Error> {
+        Replace::new(ReplacePattern::Regex(pattern.to_owned()), format!(" {word} "))
+            .map(NormalizerWrapper::from)
+            .map_err(Error::Tokenizer)
+    };
+    Ok(Sequence::new(vec![
+        NFKC.into(),
+        BertNormalizer::new(true, false, Some(false), true).into(),
+        replace(URL_PATTERN, URL_TOKEN)?,
+        replace(USER_PATTERN, USER_TOKEN)?,
+        replace(NUMBER_PATTERN, NUMBER_TOKEN)?,
+        BertNormalizer::new(false, true, Some(false), false).into(),
+    ])
+    .into())
+}
+
+/// The built-in pipeline as a `tokenizers` [`Tokenizer`] with the given vocabulary.
+///
+/// This is what a model file stores as its `tokenizer.json`; the words of `vocab` get ids
+/// in the order given, after `[UNK]` (id 0).
+///
+/// ```
+/// let tokenizer = rumor_triage::text::builtin_tokenizer(&["rumor".to_string()]).unwrap();
+/// let encoding = tokenizer.encode("RUMOR: 3 dead http://t.co/x", false).unwrap();
+/// assert_eq!(encoding.get_tokens(), ["rumor", "[UNK]", "[UNK]", "[UNK]", "[UNK]"]);
+/// ```
+pub fn builtin_tokenizer(vocab: &[String]) -> Result<Tokenizer, Error> {
+    let mut ids = ahash::AHashMap::with_capacity(vocab.len() + 1);
+    ids.insert(UNK_TOKEN.to_owned(), 0u32);
+    for word in vocab {
+        let next = u32::try_from(ids.len()).map_err(|_| Error::invalid("vocabulary too large"))?;
+        ids.entry(word.clone()).or_insert(next);
+    }
+    let model = WordLevel::builder()
+        .vocab(ids)
+        .unk_token(UNK_TOKEN.to_owned())
+        .build()
+        .map_err(Error::Tokenizer)?;
+    let mut tokenizer = Tokenizer::new(model);
+    tokenizer
+        .with_normalizer(Some(builtin_normalizer()?))
+        .map_err(Error::Tokenizer)?;
+    tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+    Ok(tokenizer)
+}
+
+/// Whether `json` describes the built-in normalizer and pre-tokenizer with a word-level
+/// model, so that the fast path may stand in for the crate.
+pub(crate) fn builtin_vocab_of(tokenizer: &Tokenizer) -> Result<Option<Vec<String>>, Error> {
+    let reference = builtin_tokenizer(&[])?;
+    let same_normalizer = serde_json::to_value(tokenizer.get_normalizer())?
+        == serde_json::to_value(reference.get_normalizer())?;
+    let same_pre_tokenizer = serde_json::to_value(tokenizer.get_pre_tokenizer())?
+        == serde_json::to_value(reference.get_pre_tokenizer())?;
+    let model = serde_json::to_value(tokenizer.get_model())?;
+    let word_level = model.get("type").and_then(|t| t.as_str()) == Some("WordLevel")
+        && model.get("unk_token").and_then(|t| t.as_str()) == Some(UNK_TOKEN);
+    let plain = tokenizer.get_post_processor().is_none()
+        && tokenizer.get_added_vocabulary().get_vocab().is_empty();
+    if !(same_normalizer && same_pre_tokenizer && word_level && plain) {
+        return Ok(None);
+    }
+    let mut by_id: Vec<(u32, String)> = tokenizer
+        .get_vocab(false)
+        .into_iter()
+        .map(|(word, id)| (id, word))
+        .collect();
+    by_id.sort_unstable();
+    Ok(Some(
+        by_id
+            .into_iter()
+            .map(|(_, word)| word)
+            .filter(|w| w != UNK_TOKEN)
+            .collect(),
+    ))
+}
+
+/// Counts the pre-vocabulary words of a corpus with the fast path, most frequent first
+/// (ties by word), keeping words seen at least `min_count` times. This is the ordering the
+/// crate's `WordLevelTrainer` uses.
+pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64) -> Vec<String> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut buffers = Buffers::default();
+    for text in texts {
+        for_each_word(text, &mut buffers, |word, _| {
+            if let Some(count) = counts.get_mut(word) {
+                *count += 1;
+            } else {
+                counts.insert(word.to_owned(), 1);
+            }
+        });
+    }
+    let mut ordered: Vec<(String, u64)> =
+        counts.into_iter().filter(|(_, c)| *c >= min_count).collect();
+    ordered.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ordered.into_iter().map(|(w, _)| w).collect()
+}
+
+/// Reusable scratch space for the fast path, so that tokenizing allocates nothing once warm.
+#[derive(Default, Debug, Clone)]
+pub struct Buffers {
+    first: String,
+    second: String,
+}
+
+/// Checks whether `c` gets a token of its own as a CJK ideograph (the crate's definition).
+#[inline]
+pub fn is_cjk_ideograph(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x4E00..=0x9FFF
+            | 0x3400..=0x4DBF
+            | 0x20000..=0x2A6DF
+            | 0x2A700..=0x2B73F
+            | 0x2B740..=0x2B81F
+            | 0x2B920..=0x2CEAF
+            | 0xF900..=0xFAFF
+            | 0x2F800..=0x2FA1F
+    )
+}
+
+#[inline]
+fn is_bert_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation() || c.is_punctuation()
+}
+
+/// NFKC, then clean (drop NUL, U+FFFD and control/format/unassigned/private-use
+/// characters; map whitespace to a space) and lowercase, into `out`.
+fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        for b in text.bytes() {
+            match b {
+                b'\t' | b'\n' | b'\r' => out.push(' '),
+                0..=0x1f | 0x7f => {}
+                _ => out.push(char::from(b.to_ascii_lowercase())),
+            }
+        }
+        return;
+    }
+    scratch.clear();
+    scratch.extend(text.nfkc().map(|(c, _)| c));
+    for c in scratch.chars() {
+        let removed = match c {
+            '\t' | '\n' | '\r' => false,
+            '\0' | '\u{fffd}' => true,
+            _ => c.is_other(),
+        };
+        if removed {
+            continue;
+        }
+        if c.is_whitespace() {
+            out.push(' ');
+        } else if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// Replaces every leftmost-longest match of a pattern `prefix` + `tail` with ` word `.
+/// `match_len` returns the byte length of the match starting at a candidate position.
+fn replace_matches(
+    input: &str,
+    out: &mut String,
+    trigger: u8,
+    word: &str,
+    match_len: impl Fn(&[u8]) -> usize,
+) -> bool {
+    let bytes = input.as_bytes();
+    if !bytes.contains(&trigger) {
+        return false;
+    }
+    out.clear();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(offset) = bytes[at..].iter().position(|&b| b == trigger) else {
+            break;
+        };
+        let start = at + offset;
+        let len = match_len(&bytes[start..]);
+        if len == 0 {
+            at = start + 1;
+            continue;
+        }
+        out.push_str(&input[copied..start]);
+        out.push(' ');
+        out.push_str(word);
+        out.push(' ');
+        copied = start + len;
+        at = copied;
+    }
+    out.push_str(&input[copied..]);
+    true
+}
+
+fn url_match_len(bytes: &[u8]) -> usize {
+    let scheme = if bytes.starts_with(b"https://") {
+        8
+    } else if bytes.starts_with(b"http://") {
+        7
+    } else {
+        return 0;
+    };
+    let tail = bytes[scheme..]
+        .iter()
+        .take_while(|b| (b'!'..=b'~').contains(b))
+        .count();
+    if tail == 0 {
+        0
+    } else {
+        scheme + tail
+    }
+}
+
+fn user_match_len(bytes: &[u8]) -> usize {
+    match bytes.get(1) {
+        Some(&b) if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' => 1,
+        _ => 0,
+    }
+}
+
+/// Runs the built-in normalizer and pre-tokenizer over `text`, calling `word` for each
+/// pre-vocabulary word with whether it is a single CJK ideograph.
+pub fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&str, bool)) {
+    let Buffers { first, second } = buffers;
+    normalize_clean_lower(text, first, second);
+    // `second` holds the text; each replacement pass writes into the other buffer.
+    let mut in_second = true;
+    let passes: [(u8, &str, fn(&[u8]) -> usize); 2] = [
+        (b'h', URL_TOKEN, url_match_len),
+        (b'@', USER_TOKEN, user_match_len),
+    ];
+    for (trigger, token, len) in passes {
+        let (input, output) = if in_second {
+            (&*second, &mut *first)
+        } else {
+            (&*first, &mut *second)
+        };
+        if replace_matches(input, output, trigger, token, len) {
+            in_second = !in_second;
+        }
+    }
+    let (input, output) = if in_second {
+        (&*second, &mut *first)
+    } else {
+        (&*first, &mut *second)
+    };
+    let normalized: &str = if replace_digit_runs(input, output) {
+        output
+    } else {
+        input
+    };
+    split_words(normalized, &mut word);
+}
+
+fn replace_digit_runs(input: &str, out: &mut String) -> bool {
+    let bytes = input.as_bytes();
+    if !bytes.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    out.clear();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at].is_ascii_digit() {
+            let end = at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            out.push_str(&input[copied..at]);
+            out.push(' ');
+            out.push_str(NUMBER_TOKEN);
+            out.push(' ');
+            copied = end;
+            at = end;
+        } else {
+            at += 1;
+        }
+    }
+    out.push_str(&input[copied..]);
+    true
+}
+
+/// BERT pre-tokenization after CJK spacing: whitespace separates words, and each
+/// punctuation character and each CJK ideograph is a word of its own.
+fn split_words(text: &str, word: &mut impl FnMut(&str, bool)) {
+    let mut start: Option<usize> = None;
+    for (at, c) in text.char_indices() {
+        let alone = if c.is_ascii() {
+            if c == ' ' {
+                if let Some(s) = start.take() {
+                    word(&text[s..at], false);
+                }
+                continue;
+            }
+            c.is_ascii_punctuation()
+        } else if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                word(&text[s..at], false);
+            }
+            continue;
+        } else {
+            is_cjk_ideograph(c) || is_bert_punctuation(c)
+        };
+        if alone {
+            if let Some(s) = start.take() {
+                word(&text[s..at], false);
+            }
+            let end = at + c.len_utf8();
+            word(&text[at..end], is_cjk_ideograph(c));
+        } else if start.is_none() {
+            start = Some(at);
+        }
+    }
+    if let Some(s) = start {
+        word(&text[s..], false);
+    }
+}
+
+/// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
+/// single CJK ideograph (which admits longer n-grams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenKey {
+    /// [`token_hash`] of the token's text under the model's seed.
+    pub hash: u64,
+    /// Whether the token is one CJK ideograph.
+    pub cjk: bool,
+}
+
+/// The built-in pipeline, re-implemented for speed, with the vocabulary's token hashes
+/// precomputed.
+#[derive(Debug, Clone)]
+pub struct FastTokenizer {
+    hashes: rustc_hash::FxHashMap<Box<str>, u64>,
+    unk_hash: u64,
+}
+
+impl FastTokenizer {
+    /// Builds the fast path for `vocab`, hashing each word with `seed`.
+    ///
+    /// ```
+    /// use rumor_triage::text::{Buffers, FastTokenizer};
+    /// let fast = FastTokenizer::new(&["地".to_string(), "震".to_string()], 0);
+    /// let mut buffers = Buffers::default();
+    /// let mut tokens = Vec::new();
+    /// fast.tokens("网传地震", &mut buffers, |t| tokens.push(t.to_string()));
+    /// assert_eq!(tokens, ["[UNK]", "[UNK]", "地", "震"]);
+    /// ```
+    pub fn new(vocab: &[String], seed: u64) -> Self {
+        let hashes = vocab
+            .iter()
+            .map(|w| (w.as_str().into(), token_hash(w, seed)))
+            .collect();
+        Self {
+            hashes,
+            unk_hash: token_hash(UNK_TOKEN, seed),
+        }
+    }
+
+    /// Number of words in the vocabulary (without `[UNK]`).
+    pub fn vocab_len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Calls `key` for each token of `text`.
+    #[inline]
+    pub fn keys(&self, text: &str, buffers: &mut Buffers, mut key: impl FnMut(TokenKey)) {
+        for_each_word(text, buffers, |word, cjk| {
+            let hash = self.hashes.get(word).copied().unwrap_or(self.unk_hash);
+            key(TokenKey { hash, cjk });
+        });
+    }
+
+    /// Calls `token` with the text of each token of `text` (`[UNK]` for unknown words),
+    /// exactly as the crate's `encode(..).get_tokens()` would give them.
+    pub fn tokens(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str)) {
+        for_each_word(text, buffers, |word, _| {
+            if self.hashes.contains_key(word) {
+                token(word);
+            } else {
+                token(UNK_TOKEN);
+            }
+        });
+    }
+}
+
+/// Which implementation turns a text into tokens.
+#[derive(Debug, Clone)]
+pub enum TokenizerBackend {
+    /// The built-in pipeline through [`FastTokenizer`].
+    Builtin(FastTokenizer),
+    /// A user-supplied `tokenizer.json`, run through the crate's `encode` (slower).
+    Custom(Box<Tokenizer>),
+}
+
+impl TokenizerBackend {
+    /// Calls `token` with the text and key of each token of `text`.
+    ///
+    /// For a custom tokenizer a failing `encode` yields an error.
+    pub fn for_each_token(
+        &self,
+        text: &str,
+        seed: u64,
+        buffers: &mut Buffers,
+        mut token: impl FnMut(&str, TokenKey),
+    ) -> Result<(), Error> {
+        match self {
+            TokenizerBackend::Builtin(fast) => {
+                for_each_word(text, buffers, |word, cjk| {
+                    match fast.hashes.get(word) {
+                        Some(&hash) => token(word, TokenKey { hash, cjk }),
+                        None => token(
+                            UNK_TOKEN,
+                            TokenKey {
+                                hash: fast.unk_hash,
+                                cjk,
+                            },
+                        ),
+                    };
+                });
+                Ok(())
+            }
+            TokenizerBackend::Custom(tokenizer) => {
+                let encoding = tokenizer.encode(text, false).map_err(Error::Tokenizer)?;
+                for piece in encoding.get_tokens() {
+                    let mut chars = piece.chars();
+                    let cjk = matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk_ideograph(c));
+                    token(
+                        piece,
+                        TokenKey {
+                            hash: token_hash(piece, seed),
+                            cjk,
+                        },
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Calls `key` for each token of `text` (the hot path).
+    #[inline]
+    pub fn for_each_key(
+        &self,
+        text: &str,
+        seed: u64,
+        buffers: &mut Buffers,
+        mut key: impl FnMut(TokenKey),
+    ) -> Result<(), Error> {
+        match self {
+            TokenizerBackend::Builtin(fast) => {
+                fast.keys(text, buffers, key);
+                Ok(())
+            }
+            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |_, k| key(k)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_word(text, &mut Buffers::default(), |w, _| out.push(w.to_owned()));
+        out
+    }
+
+    #[test]
+    fn placeholders_and_cjk_split() {
+        assert_eq!(
+            words("RT @Bob_1: 3 dead!! http://t.co/Ab1 网传地震"),
+            [
+                "rt", "xxuser", "bob_", "xxnum", ":", "xxnum", "dead", "!", "!", "xxurl", "网", "传", "地", "震"
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_width_and_full_width_fold_away() {
+        assert_eq!(words("Ｒｕ\u{200b}mor"), ["rumor"]);
+    }
+
+    #[test]
+    fn bare_scheme_is_not_a_url() {
+        assert_eq!(words("http:// x"), ["http", ":", "/", "/", "x"]);
+    }
+}

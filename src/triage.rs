@@ -1,0 +1,438 @@
+//! Posts, labeled posts, batch labeling and the streaming scorer behind `rumor-triage score`.
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::counts::{CleanupCounts, CountsBuilder};
+use crate::error::Error;
+use crate::io::Fields;
+use crate::model::{Model, Score, Workspace};
+
+/// A post to triage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    /// The post's id.
+    pub id: String,
+    /// Its text.
+    pub text: String,
+    /// The account that posted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The platform it was posted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// When it was posted (ISO-8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+/// A post with its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Labeled<P = Post> {
+    /// The post.
+    pub post: P,
+    /// Its score.
+    pub score: Score,
+}
+
+impl Model {
+    /// Labels a batch of posts in parallel (rayon), keeping input order.
+    ///
+    /// ```
+    /// use rumor_triage::{Model, Post};
+    /// let model = Model::load_default().unwrap();
+    /// let posts = vec![
+    ///     Post { id: "1".into(), text: "Unconfirmed: shots fired downtown?".into(), ..Default::default() },
+    ///     Post { id: "2".into(), text: "今天天气很好".into(), ..Default::default() },
+    /// ];
+    /// let labeled = model.label_batch(posts).unwrap();
+    /// assert_eq!(labeled[1].post.id, "2");
+    /// ```
+    pub fn label_batch(&self, posts: Vec<Post>) -> Result<Vec<Labeled>, Error> {
+        posts
+            .into_par_iter()
+            .map_init(Workspace::default, |ws, post| {
+                let score = self.score_with(&post.text, ws, None)?;
+                Ok(Labeled { post, score })
+            })
+            .collect()
+    }
+
+    /// Aggregates labeled posts into cleanup counts, keeping the `top` busiest accounts.
+    ///
+    /// ```
+    /// use rumor_triage::{Model, Post};
+    /// let model = Model::load_default().unwrap();
+    /// let posts = vec![Post { id: "1".into(), text: "Is it true?".into(), account: Some("a".into()), ..Default::default() }];
+    /// let counts = Model::cleanup_counts(&model.label_batch(posts).unwrap(), 10);
+    /// assert_eq!(counts.total, 1);
+    /// ```
+    pub fn cleanup_counts(labeled: &[Labeled], top: usize) -> CleanupCounts {
+        let mut builder = CountsBuilder::new(top);
+        for l in labeled {
+            builder.add(
+                &l.score.label,
+                l.score.flagged,
+                l.post.account.as_deref(),
+                l.post.platform.as_deref(),
+                l.post.time.as_deref(),
+            );
+        }
+        builder.finish()
+    }
+}
+
+/// Why a line was not scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line is not a JSON object.
+    BadJson,
+    /// The text field is missing or not a string.
+    MissingText,
+    /// The line is longer than the limit.
+    TooLong,
+    /// The tokenizer failed on the text.
+    Tokenizer,
+}
+
+impl RejectReason {
+    /// All reasons, in report order.
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::InvalidUtf8,
+        RejectReason::BadJson,
+        RejectReason::MissingText,
+        RejectReason::TooLong,
+        RejectReason::Tokenizer,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::BadJson => "bad_json",
+            RejectReason::MissingText => "missing_text",
+            RejectReason::TooLong => "too_long",
+            RejectReason::Tokenizer => "tokenizer",
+        }
+    }
+}
+
+/// Settings of the streaming scorer.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Field names.
+    pub fields: Fields,
+    /// Lines longer than this many bytes are rejected unread (default 1 MiB).
+    pub max_line_bytes: usize,
+    /// Lines scored per parallel chunk (default 4096).
+    pub chunk_lines: usize,
+    /// Threshold override.
+    pub threshold: Option<f32>,
+    /// Write only flagged posts (rejects are still written).
+    pub only_flagged: bool,
+    /// Add the top K n-grams to flagged lines (0 = none).
+    pub explain: usize,
+    /// Accounts kept in the counts (default 20).
+    pub top_accounts: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            fields: Fields::default(),
+            max_line_bytes: 1 << 20,
+            chunk_lines: 4096,
+            threshold: None,
+            only_flagged: false,
+            explain: 0,
+            top_accounts: 20,
+        }
+    }
+}
+
+/// The accounting of one streaming run: `read == scored + rejected`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Lines read.
+    pub read: u64,
+    /// Lines scored.
+    pub scored: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+    /// Rejected lines per reason.
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Flagged posts.
+    pub flagged: u64,
+    /// Flagged posts per decided label.
+    pub flagged_by_label: std::collections::BTreeMap<String, u64>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Lines per second.
+    pub posts_per_second: f64,
+    /// The cleanup counts of the scored posts.
+    #[serde(skip)]
+    pub counts: CleanupCounts,
+}
+
+enum Line {
+    Bytes(Vec<u8>),
+    TooLong(usize),
+}
+
+/// Reads one line (without its `\n`, and without a trailing `\r`) into `buf`, keeping at
+/// most `max` bytes; longer lines are consumed to their end and reported as too long.
+fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Line>, Error> {
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        any = true;
+        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let content = if done { &available[..used - 1] } else { available };
+        total += content.len();
+        if total <= max {
+            buf.extend_from_slice(content);
+        }
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if total > max {
+        return Ok(Some(Line::TooLong(total)));
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(Some(Line::Bytes(buf)))
+}
+
+fn field_string(value: &Value, name: &str) -> Option<String> {
+    match value.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+enum Outcome {
+    Scored {
+        line: String,
+        label: String,
+        flagged: bool,
+        post: Post,
+    },
+    Rejected {
+        line: String,
+        reason: RejectReason,
+    },
+}
+
+fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &str) -> Outcome {
+    let line = serde_json::json!({
+        "line": line_no,
+        "offset": offset,
+        "error": reason.name(),
+        "detail": detail,
+    })
+    .to_string();
+    Outcome::Rejected { line, reason }
+}
+
+fn score_line(model: &Model, options: &StreamOptions, ws: &mut Workspace, line_no: u64, offset: u64, line: &Line) -> Outcome {
+    let bytes = match line {
+        Line::TooLong(n) => {
+            return reject(line_no, offset, RejectReason::TooLong, &format!("{n} bytes, limit {}", options.max_line_bytes))
+        }
+        Line::Bytes(b) => b,
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return reject(line_no, offset, RejectReason::InvalidUtf8, "line is not valid UTF-8");
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return reject(line_no, offset, RejectReason::BadJson, "line is not a JSON object"),
+        Err(e) => return reject(line_no, offset, RejectReason::BadJson, &e.to_string()),
+    };
+    let f = &options.fields;
+    let Some(Value::String(body)) = value.get(&f.text) else {
+        return reject(line_no, offset, RejectReason::MissingText, &format!("field {:?} is missing or not a string", f.text));
+    };
+    let post = Post {
+        id: field_string(&value, &f.id).unwrap_or_else(|| line_no.to_string()),
+        text: String::new(),
+        account: field_string(&value, &f.account),
+        platform: field_string(&value, &f.platform),
+        time: field_string(&value, &f.time),
+    };
+    let score = match model.score_with(body, ws, options.threshold) {
+        Ok(s) => s,
+        Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("line".into(), line_no.into());
+    out.insert("id".into(), post.id.clone().into());
+    out.insert("label".into(), score.label.clone().into());
+    out.insert("probability".into(), serde_json::Number::from_f64(f64::from(score.probability)).map_or(Value::Null, Value::Number));
+    out.insert("flagged".into(), score.flagged.into());
+    for (key, v) in [("account", &post.account), ("platform", &post.platform), ("time", &post.time)] {
+        if let Some(v) = v {
+            out.insert(key.into(), v.clone().into());
+        }
+    }
+    if score.flagged && options.explain > 0 {
+        if let Ok(why) = model.explain(body, options.explain) {
+            let top: Vec<Value> = why
+                .top
+                .iter()
+                .map(|c| serde_json::json!({"ngram": c.ngram, "contribution": c.contribution}))
+                .collect();
+            out.insert("explain".into(), top.into());
+        }
+    }
+    Outcome::Scored {
+        line: Value::Object(out).to_string(),
+        label: score.label,
+        flagged: score.flagged,
+        post,
+    }
+}
+
+/// Scores a JSONL stream: one output line per input line, in input order, each chunk scored
+/// in parallel and flushed; rejects go to `rejects` when given, else inline.
+///
+/// ```
+/// use rumor_triage::{triage::{score_stream, StreamOptions}, Model};
+/// let model = Model::load_default().unwrap();
+/// let input = "{\"id\":\"a\",\"text\":\"Is it true?\"}\nnot json\n";
+/// let mut out = Vec::new();
+/// let summary = score_stream(&model, input.as_bytes(), &mut out, None, &StreamOptions::default()).unwrap();
+/// assert_eq!((summary.read, summary.scored, summary.rejected), (2, 1, 1));
+/// assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
+/// ```
+pub fn score_stream(
+    model: &Model,
+    mut input: impl BufRead,
+    output: &mut dyn Write,
+    mut rejects: Option<&mut dyn Write>,
+    options: &StreamOptions,
+) -> Result<Summary, Error> {
+    let start = Instant::now();
+    let mut summary = Summary::default();
+    let mut counts = CountsBuilder::new(options.top_accounts);
+    let mut offset = 0u64;
+    let chunk_lines = options.chunk_lines.max(1);
+    loop {
+        let mut chunk: Vec<(u64, u64, Line)> = Vec::with_capacity(chunk_lines);
+        while chunk.len() < chunk_lines {
+            match read_line_bounded(&mut input, options.max_line_bytes)? {
+                None => break,
+                Some(line) => {
+                    summary.read += 1;
+                    let len = match &line {
+                        Line::Bytes(b) => b.len(),
+                        Line::TooLong(n) => *n,
+                    };
+                    chunk.push((summary.read, offset, line));
+                    offset += len as u64 + 1;
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let outcomes: Vec<Outcome> = chunk
+            .par_iter()
+            .map_init(Workspace::default, |ws, (n, off, line)| score_line(model, options, ws, *n, *off, line))
+            .collect();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Scored { line, label, flagged, post } => {
+                    summary.scored += 1;
+                    if flagged {
+                        summary.flagged += 1;
+                        *summary.flagged_by_label.entry(label.clone()).or_default() += 1;
+                    }
+                    counts.add(&label, flagged, post.account.as_deref(), post.platform.as_deref(), post.time.as_deref());
+                    if flagged || !options.only_flagged {
+                        output.write_all(line.as_bytes())?;
+                        output.write_all(b"\n")?;
+                    }
+                }
+                Outcome::Rejected { line, reason } => {
+                    summary.rejected += 1;
+                    *summary.rejected_by_reason.entry(reason.name().to_owned()).or_default() += 1;
+                    let sink: &mut dyn Write = match rejects.as_mut() {
+                        Some(r) => &mut **r,
+                        None => &mut *output,
+                    };
+                    sink.write_all(line.as_bytes())?;
+                    sink.write_all(b"\n")?;
+                }
+            }
+        }
+        output.flush()?;
+        if let Some(r) = rejects.as_mut() {
+            r.flush()?;
+        }
+    }
+    if summary.read != summary.scored + summary.rejected {
+        return Err(Error::invalid(format!(
+            "accounting broken: read {} != scored {} + rejected {}",
+            summary.read, summary.scored, summary.rejected
+        )));
+    }
+    summary.seconds = start.elapsed().as_secs_f64();
+    summary.posts_per_second = if summary.seconds > 0.0 { summary.read as f64 / summary.seconds } else { 0.0 };
+    summary.counts = counts.finish();
+    Ok(summary)
+}
+
+/// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted).
+///
+/// ```
+/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\"}\n";
+/// let (counts, skipped) = rumor_triage::triage::counts_from_scored(scored.as_bytes(), 10).unwrap();
+/// assert_eq!((counts.flagged, skipped), (1, 0));
+/// ```
+pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCounts, u64), Error> {
+    let mut builder = CountsBuilder::new(top);
+    let mut skipped = 0;
+    for line in input.lines() {
+        let line = line?;
+        let value: Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(_) => {
+                skipped += 1;
+                continue;
+            }
+        };
+        let (Some(label), Some(flagged)) = (value.get("label").and_then(Value::as_str), value.get("flagged").and_then(Value::as_bool)) else {
+            skipped += 1;
+            continue;
+        };
+        builder.add(
+            label,
+            flagged,
+            value.get("account").and_then(Value::as_str),
+            value.get("platform").and_then(Value::as_str),
+            value.get("time").and_then(Value::as_str),
+        );
+    }
+    Ok((builder.finish(), skipped))
+}
