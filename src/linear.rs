@@ -114,6 +114,7 @@ pub enum ClassWeight {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionValidParams {
     c: f64,
+    seed: u64,
     max_iterations: usize,
     tolerance: f64,
     n_classes: usize,
@@ -155,6 +156,7 @@ impl LogisticRegressionParams {
     pub fn new(n_classes: usize) -> Self {
         Self(LogisticRegressionValidParams {
             c: 10.0,
+            seed: 0,
             max_iterations: 1000,
             tolerance: 0.1,
             n_classes,
@@ -164,6 +166,11 @@ impl LogisticRegressionParams {
     /// train splits; see the README).
     pub fn c(mut self, c: f64) -> Self {
         self.0.c = c;
+        self
+    }
+    /// Seed of the coordinate order (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
         self
     }
     /// Most passes over the data (default 1000).
@@ -443,7 +450,7 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
                     .iter()
                     .map(|&t| if t == positive { 1.0 } else { -1.0 })
                     .collect();
-                dual_cd(x, &sign, &upper, self.tolerance, self.max_iterations, class as u64 + 1)
+                dual_cd(x, &sign, &upper, self.tolerance, self.max_iterations, self.seed ^ (class as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
             })
             .collect();
         let mut weights = Array2::<f32>::zeros((x.nfeatures(), k));

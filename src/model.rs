@@ -649,6 +649,7 @@ impl Model {
             .c(options.c)
             .max_iterations(options.max_iterations)
             .tolerance(options.tolerance)
+            .seed(options.seed)
             .check()?;
 
         // Held-out margins for calibration and threshold.

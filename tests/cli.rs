@@ -1,0 +1,149 @@
+//! The command line end to end on the project's own seed posts.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rumor-triage"))
+}
+
+fn seeds() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/posts.jsonl")
+}
+
+fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn score_seeds_with_the_default_model_one_line_per_post() {
+    let out = bin().arg("score").arg(seeds()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let input = std::fs::read_to_string(seeds()).unwrap();
+    let posts: Vec<serde_json::Value> = input.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let scored = lines(&out.stdout);
+    assert_eq!(scored.len(), posts.len());
+    for (n, (s, p)) in scored.iter().zip(&posts).enumerate() {
+        assert_eq!(s["id"], p["id"]);
+        assert_eq!(s["line"], n as u64 + 1);
+        let prob = s["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&prob));
+        assert_eq!(s["flagged"].as_bool().unwrap(), s["label"] == "rumor");
+        assert_eq!(s["account"], p["account"]);
+    }
+    // The near-copies of one rumor get the same verdict.
+    let by_id = |id: &str| scored.iter().find(|s| s["id"] == id).unwrap()["flagged"].clone();
+    assert_eq!(by_id("tw-001"), by_id("tw-016"));
+    assert_eq!(by_id("wb-001"), by_id("wb-011"));
+}
+
+#[test]
+fn bad_lines_are_reported_and_the_run_goes_on() {
+    let mut child = bin()
+        .args(["score", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: &[u8] = b"{\"id\":\"a\",\"text\":\"is it true?\"}\nnot json\n{\"id\":\"b\"}\n\xff\xfe\n{\"id\":7,\"text\":\"ok\"}\n";
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "some lines rejected gives exit code 1");
+    let got = lines(&out.stdout);
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[0]["id"], "a");
+    assert_eq!((got[1]["line"].as_u64(), got[1]["error"].as_str()), (Some(2), Some("bad_json")));
+    assert_eq!(got[2]["error"], "missing_text");
+    assert_eq!(got[3]["error"], "invalid_utf8");
+    assert_eq!(got[4]["id"], "7");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("read 5 scored 2 rejected 3"), "{stderr}");
+}
+
+#[test]
+fn counts_of_the_scored_output_match_the_counts_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scored = dir.path().join("scored.jsonl");
+    let run_counts = dir.path().join("counts.json");
+    let status = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--out")
+        .arg(&scored)
+        .arg("--counts")
+        .arg(&run_counts)
+        .arg("--quiet")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let later = bin().arg("counts").arg(&scored).output().unwrap();
+    assert!(later.status.success());
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&run_counts).unwrap()).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&later.stdout).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a["total"], 32);
+    let flagged = a["flagged"].as_u64().unwrap();
+    assert!(flagged > 0 && flagged < 32);
+    assert_eq!(a["platforms"]["weibo"]["total"].as_u64().unwrap() + a["platforms"]["twitter"]["total"].as_u64().unwrap(), 32);
+}
+
+#[test]
+fn train_eval_explain_info_round_trip() {
+    let Some(data) = common::data_or_skip("train_eval_explain_info_round_trip") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("pheme.rtm");
+    let out = bin()
+        .args(["train", "--input"])
+        .arg(data.join("pheme/train.jsonl"))
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let eval = bin()
+        .args(["eval", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(data.join("pheme/test.jsonl"))
+        .output()
+        .unwrap();
+    assert!(eval.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let macro_f1 = report["macro_f1"].as_f64().unwrap();
+    assert!(macro_f1 > 0.8, "macro-F1 {macro_f1}");
+    assert!(report["accuracy"].as_f64().unwrap() > 0.8);
+    assert_eq!(report["per_class"].as_array().unwrap().len(), 2);
+
+    let explain = bin()
+        .args(["explain", "--json", "-k", "4", "--model"])
+        .arg(&model)
+        .arg("Unconfirmed: police say gunman still inside")
+        .output()
+        .unwrap();
+    let why: serde_json::Value = serde_json::from_slice(&explain.stdout).unwrap();
+    assert_eq!(why["top"].as_array().unwrap().len(), 4);
+
+    let info = bin().arg("info").arg(&model).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["metadata"]["examples"], 3483);
+    assert_eq!(info["labels"], serde_json::json!(["non-rumor", "rumor"]));
+}
+
+#[test]
+fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.rtm");
+    std::fs::write(&bad, b"RUMORTRG\x01\x00\x00\x00garbage").unwrap();
+    let out = bin().arg("score").arg(seeds()).arg("--model").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    assert!(out.stdout.is_empty());
+}

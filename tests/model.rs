@@ -1,0 +1,161 @@
+//! Training, the model file and explanations, on the real evaluation data.
+
+mod common;
+
+use rumor_triage::io::read_examples;
+use rumor_triage::model::{FORMAT_VERSION, MAGIC};
+use rumor_triage::{Error, Example, Model, TrainOptions};
+
+fn pheme_train() -> Option<Vec<Example>> {
+    let dir = common::data_or_skip("pheme_train")?;
+    Some(read_examples(dir.join("pheme/train.jsonl"), &Default::default()).unwrap())
+}
+
+fn train_in_pool(examples: &[Example], threads: usize) -> Vec<u8> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| Model::train(examples, &TrainOptions::default()).unwrap().to_bytes().unwrap())
+}
+
+#[test]
+fn same_data_same_seed_same_bytes_on_one_and_two_threads() {
+    let Some(examples) = pheme_train() else { return };
+    let one = train_in_pool(&examples, 1);
+    let two = train_in_pool(&examples, 2);
+    let again = train_in_pool(&examples, 2);
+    assert!(one.len() > 100_000);
+    assert!(one == two, "1-thread and 2-thread models differ");
+    assert!(two == again, "two 2-thread runs differ");
+}
+
+#[test]
+fn another_seed_gives_another_model() {
+    let Some(examples) = pheme_train() else { return };
+    let a = Model::train(&examples, &TrainOptions::default()).unwrap().to_bytes().unwrap();
+    let options = TrainOptions { seed: 7, ..TrainOptions::default() };
+    let b = Model::train(&examples, &options).unwrap().to_bytes().unwrap();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn save_and_load_give_the_same_scores() {
+    let Some(dir) = common::data_or_skip("save_and_load_give_the_same_scores") else { return };
+    let examples = read_examples(dir.join("pheme/train.jsonl"), &Default::default()).unwrap();
+    let model = Model::train(&examples, &TrainOptions::default()).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    model.save(file.path()).unwrap();
+    let loaded = Model::load(file.path()).unwrap();
+    assert_eq!(loaded.to_bytes().unwrap(), model.to_bytes().unwrap());
+    let test = read_examples(dir.join("pheme/test.jsonl"), &Default::default()).unwrap();
+    for e in &test {
+        assert_eq!(model.score(&e.text).unwrap(), loaded.score(&e.text).unwrap());
+    }
+}
+
+fn small_model_bytes() -> Vec<u8> {
+    let examples: Vec<Example> = (0..30)
+        .map(|i| Example {
+            text: if i % 2 == 0 { format!("share before deleted {i} 网传") } else { format!("official notice {i} 通知") },
+            label: if i % 2 == 0 { "rumor".into() } else { "non-rumor".into() },
+        })
+        .collect();
+    Model::train(&examples, &TrainOptions::default()).unwrap().to_bytes().unwrap()
+}
+
+#[test]
+fn bad_model_files_are_refused_with_the_right_error() {
+    let bytes = small_model_bytes();
+    assert!(Model::from_bytes(&bytes).is_ok());
+    assert!(matches!(Model::from_bytes(b""), Err(Error::NotAModel)));
+    assert!(matches!(Model::from_bytes(b"{\"json\": true}"), Err(Error::NotAModel)));
+
+    let truncated = &bytes[..bytes.len() - 1];
+    assert!(matches!(Model::from_bytes(truncated), Err(Error::Truncated { .. })));
+    let header_only = &bytes[..30];
+    assert!(matches!(Model::from_bytes(header_only), Err(Error::Truncated { .. })));
+    let mut padded = bytes.clone();
+    padded.push(0);
+    assert!(matches!(Model::from_bytes(&padded), Err(Error::Truncated { .. })));
+
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    match Model::from_bytes(&newer) {
+        Err(Error::UnsupportedVersion { found, supported }) => {
+            assert_eq!((found, supported), (FORMAT_VERSION + 1, FORMAT_VERSION));
+        }
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 0x10;
+    assert!(matches!(Model::from_bytes(&flipped), Err(Error::ChecksumMismatch)));
+
+    let mut huge_length = bytes.clone();
+    huge_length[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(Model::from_bytes(&huge_length), Err(Error::Truncated { .. })));
+    assert_eq!(&bytes[..8], MAGIC);
+}
+
+#[test]
+fn every_truncation_of_a_small_model_is_refused() {
+    let bytes = small_model_bytes();
+    for len in 0..bytes.len() {
+        assert!(Model::from_bytes(&bytes[..len]).is_err(), "a {len}-byte prefix loaded");
+    }
+}
+
+#[test]
+fn explanation_contributions_sum_to_the_margin() {
+    let model = Model::load_default().unwrap();
+    let texts = [
+        "BREAKING: unconfirmed reports say the gunman is still inside",
+        "网传明天本市将发生地震，请转发",
+        "Police confirm the road is open again.",
+        "",
+    ];
+    for text in texts {
+        let all = model.explain(text, usize::MAX).unwrap();
+        let sum: f32 = all.bias + all.top.iter().map(|c| c.contribution).sum::<f32>();
+        assert!((sum - all.margin).abs() < 1e-4, "{text}: {sum} vs {}", all.margin);
+        assert_eq!(all.top.len(), all.features);
+        // The margin is the model's own: its calibrated probability gives the score.
+        let cal = model.calibration();
+        if let rumor_triage::model::Calibration::Platt { a, b } = cal {
+            let p = 1.0 / (1.0 + (a * f64::from(all.margin) + b).exp());
+            assert!((p as f32 - all.score.probability).abs() < 1e-4);
+        }
+        let top3 = model.explain(text, 3).unwrap();
+        assert!(top3.top.len() <= 3);
+        assert!(top3.top.iter().all(|c| !c.ngram.is_empty()));
+        let sorted = top3.top.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs());
+        assert!(sorted);
+    }
+}
+
+#[test]
+fn training_rejects_bad_options() {
+    let examples = vec![
+        Example { text: "a".into(), label: "rumor".into() },
+        Example { text: "b".into(), label: "rumor".into() },
+    ];
+    assert!(matches!(Model::train(&examples, &TrainOptions::default()), Err(Error::Invalid(_))));
+    let mut options = TrainOptions::default();
+    options.features.hash_bits = 40;
+    assert!(Model::train(&examples, &options).is_err());
+}
+
+#[test]
+fn default_model_scores_the_test_splits_above_the_floor() {
+    let Some(dir) = common::data_or_skip("default_model_scores_the_test_splits_above_the_floor") else { return };
+    let model = Model::load_default().unwrap();
+    for (split, floor) in [("weibo-ced", 0.88), ("pheme", 0.84)] {
+        let test = read_examples(dir.join(format!("{split}/test.jsonl")), &Default::default()).unwrap();
+        let truth: Vec<usize> = test.iter().map(|e| usize::from(e.label == "rumor")).collect();
+        let predicted: Vec<usize> = test
+            .iter()
+            .map(|e| usize::from(model.score(&e.text).unwrap().label == "rumor"))
+            .collect();
+        let (_, macro_f1) = rumor_triage::eval::accuracy_and_macro_f1(&truth, &predicted, 2);
+        assert!(macro_f1 >= floor, "{split}: macro-F1 {macro_f1:.4} below {floor}");
+    }
+}

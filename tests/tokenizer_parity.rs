@@ -1,0 +1,68 @@
+//! The fast tokenizer gives exactly the tokens of the `tokenizers` crate pipeline it
+//! stands for, on every post of the evaluation data.
+
+mod common;
+
+use rumor_triage::text::{builtin_tokenizer, learn_vocabulary, Buffers, FastTokenizer};
+
+#[test]
+fn fast_path_matches_the_crate_on_every_post() {
+    let Some(dir) = common::data_or_skip("fast_path_matches_the_crate_on_every_post") else {
+        return;
+    };
+    let files = common::all_files(&dir);
+    assert!(files.len() >= 8, "expected the weibo-ced, pheme and liar files, found {files:?}");
+    let mut all: Vec<String> = Vec::new();
+    for f in &files {
+        all.extend(common::texts(f));
+    }
+    // A vocabulary from half of the posts, so that both known words and [UNK] occur.
+    let half: Vec<&str> = all.iter().step_by(2).map(String::as_str).collect();
+    let vocab = learn_vocabulary(half.iter().copied(), 2);
+    assert!(vocab.len() > 1000);
+    let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
+    let fast = FastTokenizer::new(&vocab, 0);
+    let mut buffers = Buffers::default();
+    let mut compared = 0usize;
+    let mut tokens_seen = 0usize;
+    for text in &all {
+        let expected = crate_tokenizer.encode(text.as_str(), false).unwrap();
+        let mut got = Vec::new();
+        fast.tokens(text, &mut buffers, |t| got.push(t.to_owned()));
+        assert_eq!(got, expected.get_tokens(), "tokens differ for {text:?}");
+        compared += 1;
+        tokens_seen += got.len();
+    }
+    assert_eq!(compared, all.len());
+    assert!(tokens_seen > 500_000, "only {tokens_seen} tokens compared");
+}
+
+#[test]
+fn hostile_strings_match_the_crate() {
+    let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震"].map(String::from).to_vec();
+    let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
+    let fast = FastTokenizer::new(&vocab, 0);
+    let cases = [
+        "",
+        " ",
+        "\u{feff}RUMOR\u{200b}\u{200d}",
+        "ＲＵＭＯＲ！！！",
+        "İstanbul ǅ ß ﬁ",
+        "e\u{301}\u{302} à",
+        "http://",
+        "https://t.co/x1 http:/bad @ @_x @Ab9",
+        "１２３ 4.5 ٣",
+        "地震\u{3000}地 震\t\n\r\u{b}\u{c}\u{85}\u{2028}",
+        "\u{0}\u{1}\u{7f}\u{fffd}\u{e000}",
+        "😀😀 #tag &amp; «quote» —dash—",
+        "مرحبا בעולם \u{202e}abc",
+        "𠀀𪜀 〇 々 ー",
+    ];
+    let mut buffers = Buffers::default();
+    for text in cases {
+        let expected = crate_tokenizer.encode(text, false).unwrap();
+        let mut got = Vec::new();
+        fast.tokens(text, &mut buffers, |t| got.push(t.to_owned()));
+        assert_eq!(got, expected.get_tokens(), "tokens differ for {text:?}");
+    }
+}
