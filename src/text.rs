@@ -182,9 +182,12 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
         }
         return;
     }
-    scratch.clear();
-    scratch.extend(text.nfkc().map(|(c, _)| c));
+    nfkc_into(text, scratch);
     for c in scratch.chars() {
+        if is_common_ideograph(c) {
+            out.push(c);
+            continue;
+        }
         let removed = match c {
             '\t' | '\n' | '\r' => false,
             '\0' | '\u{fffd}' => true,
@@ -200,6 +203,38 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
         } else {
             out.extend(c.to_lowercase());
         }
+    }
+}
+
+/// CJK Unified Ideographs U+4E00..=U+9FFF: starters without decomposition that compose
+/// with nothing, so NFKC leaves them and their neighbours' normalization independent.
+#[inline]
+fn is_common_ideograph(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
+/// NFKC of `text` into `out`, running the (slow) normalizer only on the stretches between
+/// common ideographs that are not plain ASCII.
+fn nfkc_into(text: &str, out: &mut String) {
+    out.clear();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let cut = rest
+            .char_indices()
+            .find(|&(_, c)| is_common_ideograph(c))
+            .map_or(rest.len(), |(i, _)| i);
+        let (segment, after) = rest.split_at(cut);
+        if segment.is_ascii() {
+            out.push_str(segment);
+        } else {
+            out.extend(segment.nfkc().map(|(c, _)| c));
+        }
+        let ideographs = after
+            .char_indices()
+            .find(|&(_, c)| !is_common_ideograph(c))
+            .map_or(after.len(), |(i, _)| i);
+        out.push_str(&after[..ideographs]);
+        rest = &after[ideographs..];
     }
 }
 
