@@ -28,7 +28,10 @@ fn texts() -> Vec<String> {
         }
     }
     if out.is_empty() {
-        let seeds = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/posts.jsonl")).unwrap_or_default();
+        let seeds = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/posts.jsonl"),
+        )
+        .unwrap_or_default();
         for line in seeds.lines() {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
                 if let Some(t) = v["text"].as_str() {

@@ -73,7 +73,14 @@ impl CountsBuilder {
     }
 
     /// Counts one labeled post.
-    pub fn add(&mut self, label: &str, flagged: bool, account: Option<&str>, platform: Option<&str>, time: Option<&str>) {
+    pub fn add(
+        &mut self,
+        label: &str,
+        flagged: bool,
+        account: Option<&str>,
+        platform: Option<&str>,
+        time: Option<&str>,
+    ) {
         let c = &mut self.counts;
         c.total += 1;
         *c.labels.entry(label.to_owned()).or_default() += 1;
@@ -85,8 +92,14 @@ impl CountsBuilder {
             g.total += 1;
             g.flagged += u64::from(flagged);
         };
-        bump(c.platforms.entry(platform.unwrap_or("").to_owned()).or_default());
-        let day: String = time.map(|t| t.chars().take(10).collect()).unwrap_or_default();
+        bump(
+            c.platforms
+                .entry(platform.unwrap_or("").to_owned())
+                .or_default(),
+        );
+        let day: String = time
+            .map(|t| t.chars().take(10).collect())
+            .unwrap_or_default();
         bump(c.days.entry(day).or_default());
         if let Some(account) = account {
             let entry = match self.accounts.get_mut(account) {
@@ -104,10 +117,18 @@ impl CountsBuilder {
             .accounts
             .into_iter()
             .filter(|(_, (f, _))| *f > 0)
-            .map(|(account, (flagged, total))| AccountCount { account, flagged, total })
+            .map(|(account, (flagged, total))| AccountCount {
+                account,
+                flagged,
+                total,
+            })
             .collect();
         self.counts.accounts_flagged = accounts.len() as u64;
-        accounts.sort_by(|a, b| b.flagged.cmp(&a.flagged).then_with(|| a.account.cmp(&b.account)));
+        accounts.sort_by(|a, b| {
+            b.flagged
+                .cmp(&a.flagged)
+                .then_with(|| a.account.cmp(&b.account))
+        });
         accounts.truncate(self.top);
         self.counts.top_accounts = accounts;
         self.counts

@@ -46,7 +46,11 @@ pub struct Report {
 /// let (m, _) = per_class(&truth, &pred, &["no".into(), "yes".into()]);
 /// assert_eq!((m[1].precision, m[1].recall), (0.75, 0.6));
 /// ```
-pub fn per_class(truth: &[usize], predicted: &[usize], labels: &[String]) -> (Vec<ClassMetrics>, Vec<Vec<u64>>) {
+pub fn per_class(
+    truth: &[usize],
+    predicted: &[usize],
+    labels: &[String],
+) -> (Vec<ClassMetrics>, Vec<Vec<u64>>) {
     let k = labels.len();
     let mut confusion = vec![vec![0u64; k]; k];
     for (&t, &p) in truth.iter().zip(predicted) {
@@ -59,7 +63,11 @@ pub fn per_class(truth: &[usize], predicted: &[usize], labels: &[String]) -> (Ve
             let tp = confusion[c][c] as f64;
             let predicted_c: f64 = (0..k).map(|t| confusion[t][c] as f64).sum();
             let actual_c: f64 = confusion[c].iter().map(|&v| v as f64).sum();
-            let precision = if predicted_c > 0.0 { tp / predicted_c } else { 0.0 };
+            let precision = if predicted_c > 0.0 {
+                tp / predicted_c
+            } else {
+                0.0
+            };
             let recall = if actual_c > 0.0 { tp / actual_c } else { 0.0 };
             let f1 = if precision + recall > 0.0 {
                 2.0 * precision * recall / (precision + recall)
@@ -89,8 +97,16 @@ pub fn accuracy_and_macro_f1(truth: &[usize], predicted: &[usize], k: usize) -> 
     let labels: Vec<String> = (0..k).map(|i| i.to_string()).collect();
     let (metrics, _) = per_class(truth, predicted, &labels);
     let correct = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
-    let accuracy = if truth.is_empty() { 0.0 } else { correct as f64 / truth.len() as f64 };
-    let macro_f1 = if k == 0 { 0.0 } else { metrics.iter().map(|m| m.f1).sum::<f64>() / k as f64 };
+    let accuracy = if truth.is_empty() {
+        0.0
+    } else {
+        correct as f64 / truth.len() as f64
+    };
+    let macro_f1 = if k == 0 {
+        0.0
+    } else {
+        metrics.iter().map(|m| m.f1).sum::<f64>() / k as f64
+    };
     (accuracy, macro_f1)
 }
 
@@ -107,7 +123,13 @@ pub fn roc_auc(probabilities: &[f32], is_flag: &[bool]) -> Option<f64> {
     }
     let pr: Vec<linfa::dataset::Pr> = probabilities
         .iter()
-        .map(|&p| linfa::dataset::Pr::new(if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 }))
+        .map(|&p| {
+            linfa::dataset::Pr::new(if p.is_finite() {
+                p.clamp(0.0, 1.0)
+            } else {
+                0.0
+            })
+        })
         .collect();
     pr.as_slice()
         .roc(is_flag)
@@ -116,7 +138,13 @@ pub fn roc_auc(probabilities: &[f32], is_flag: &[bool]) -> Option<f64> {
 }
 
 /// Builds the full report.
-pub fn report(truth: &[usize], predicted: &[usize], flag_probability: &[f32], is_flag: &[bool], labels: &[String]) -> Report {
+pub fn report(
+    truth: &[usize],
+    predicted: &[usize],
+    flag_probability: &[f32],
+    is_flag: &[bool],
+    labels: &[String],
+) -> Report {
     let (per_class, confusion) = per_class(truth, predicted, labels);
     let (accuracy, macro_f1) = accuracy_and_macro_f1(truth, predicted, labels.len());
     Report {

@@ -52,9 +52,7 @@ fn mix(mut z: u64) -> u64 {
 /// ```
 #[inline]
 pub fn ngram_hash(tokens: &[u64]) -> u64 {
-    tokens
-        .iter()
-        .fold(tokens.len() as u64, |g, &t| mix(g ^ t))
+    tokens.iter().fold(tokens.len() as u64, |g, &t| mix(g ^ t))
 }
 
 /// How texts become feature rows. Stored in the model; all defaults in one place.

@@ -48,7 +48,11 @@ impl Default for Fields {
 pub fn read_examples(path: impl AsRef<Path>, fields: &Fields) -> Result<Vec<Example>, Error> {
     let path = path.as_ref();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    read_examples_from(std::io::BufReader::new(file), &path.display().to_string(), fields)
+    read_examples_from(
+        std::io::BufReader::new(file),
+        &path.display().to_string(),
+        fields,
+    )
 }
 
 /// [`read_examples`] over any reader; `name` is used in error messages.
@@ -58,7 +62,11 @@ pub fn read_examples(path: impl AsRef<Path>, fields: &Fields) -> Result<Vec<Exam
 /// let err = rumor_triage::io::read_examples_from(data.as_bytes(), "mem", &Default::default()).unwrap_err();
 /// assert_eq!(err.to_string(), "mem:2: field \"label\" is missing or not a string");
 /// ```
-pub fn read_examples_from(reader: impl BufRead, name: &str, fields: &Fields) -> Result<Vec<Example>, Error> {
+pub fn read_examples_from(
+    reader: impl BufRead,
+    name: &str,
+    fields: &Fields,
+) -> Result<Vec<Example>, Error> {
     let mut out = Vec::new();
     for (n, line) in reader.split(b'\n').enumerate() {
         let line_no = n as u64 + 1;
@@ -69,7 +77,8 @@ pub fn read_examples_from(reader: impl BufRead, name: &str, fields: &Fields) -> 
         };
         let line = line?;
         let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        let value: Value = serde_json::from_slice(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(line).map_err(|e| bad(format!("not JSON: {e}")))?;
         let get = |field: &str| -> Result<String, Error> {
             value
                 .get(field)

@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::features::SparseRow;
 
-
 /// A CSR matrix of feature rows, the sparse records type linfa's traits see.
 ///
 /// ```
@@ -57,7 +56,9 @@ impl SparseMatrix {
             .last()
             .is_none_or(|&i| (i as usize) < self.n_features);
         if !increasing || !in_range || row.indices.len() != row.values.len() {
-            return Err(Error::invalid("sparse row indices must be sorted and in range"));
+            return Err(Error::invalid(
+                "sparse row indices must be sorted and in range",
+            ));
         }
         self.indices.extend_from_slice(&row.indices);
         self.values.extend_from_slice(&row.values);
@@ -143,7 +144,7 @@ impl LogisticRegressionValidParams {
 /// for (i, v) in [(0u32, 1.0f32), (1, 1.0), (0, 1.0), (1, 1.0)] {
 ///     x.push(&SparseRow { indices: vec![i], values: vec![v] }).unwrap();
 /// }
-/// let data = Dataset::new(x, array![0usize, 1, 0, 1]);
+/// let data = DatasetBase::new(x, array![0usize, 1, 0, 1]);
 /// let model = LogisticRegressionParams::new(2).c(10.0).fit(&data).unwrap();
 /// let classes: ndarray::Array1<usize> = model.predict(&data);
 /// assert_eq!(classes, array![0, 1, 0, 1]);
@@ -326,7 +327,14 @@ fn dual_cd(
     let mut w = vec![0.0f64; x.n_features];
     let mut bias = 0.0f64;
     let q_diag: Vec<f64> = (0..n)
-        .map(|i| 1.0 + x.row(i).1.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>())
+        .map(|i| {
+            1.0 + x
+                .row(i)
+                .1
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+        })
         .collect();
     // alpha[2i] is the dual variable, alpha[2i+1] its complement C_i - alpha[2i].
     let mut alpha = vec![0.0f64; 2 * n];
@@ -412,7 +420,11 @@ fn dual_cd(
 /// Per-sample `C · weight`, from the dataset's weights (or 1).
 fn sample_scales(c: f64, n: usize, weights: Option<&[f32]>) -> Vec<f64> {
     (0..n)
-        .map(|i| c * weights.and_then(|w| w.get(i)).map_or(1.0, |&w| f64::from(w)))
+        .map(|i| {
+            c * weights
+                .and_then(|w| w.get(i))
+                .map_or(1.0, |&w| f64::from(w))
+        })
         .collect()
 }
 
@@ -421,7 +433,10 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
 
     /// Fits one binary problem (two classes) or one-vs-rest problems (more), in parallel
     /// over classes; each is sequential and seeded, so the result never depends on threads.
-    fn fit(&self, dataset: &DatasetBase<SparseMatrix, Array1<usize>>) -> Result<Self::Object, Error> {
+    fn fit(
+        &self,
+        dataset: &DatasetBase<SparseMatrix, Array1<usize>>,
+    ) -> Result<Self::Object, Error> {
         let x = &dataset.records;
         let targets = dataset
             .targets
@@ -437,10 +452,18 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
             return Err(Error::invalid(format!("target {bad} out of range")));
         }
         let weights = dataset.weights();
-        if weights.is_some_and(|w| w.len() != x.nsamples() || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))) {
-            return Err(Error::invalid("sample weights must be finite, non-negative, one per row"));
+        if weights.is_some_and(|w| {
+            w.len() != x.nsamples() || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+        }) {
+            return Err(Error::invalid(
+                "sample weights must be finite, non-negative, one per row",
+            ));
         }
-        let k = if self.n_classes == 2 { 1 } else { self.n_classes };
+        let k = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
         let upper = sample_scales(self.c, x.nsamples(), weights);
         let solutions: Vec<(Vec<f64>, f64, usize)> = (0..k)
             .into_par_iter()
@@ -450,7 +473,14 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
                     .iter()
                     .map(|&t| if t == positive { 1.0 } else { -1.0 })
                     .collect();
-                dual_cd(x, &sign, &upper, self.tolerance, self.max_iterations, self.seed ^ (class as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                dual_cd(
+                    x,
+                    &sign,
+                    &upper,
+                    self.tolerance,
+                    self.max_iterations,
+                    self.seed ^ (class as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                )
             })
             .collect();
         let mut weights = Array2::<f32>::zeros((x.nfeatures(), k));

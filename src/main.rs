@@ -16,7 +16,11 @@ use rumor_triage::triage::{counts_from_scored, score_stream, StreamOptions};
 use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
 
 #[derive(Parser)]
-#[command(name = "rumor-triage", version, about = "Flag candidate rumor posts for human review")]
+#[command(
+    name = "rumor-triage",
+    version,
+    about = "Flag candidate rumor posts for human review"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -238,7 +242,10 @@ fn set_threads(threads: Option<usize>) -> Result<(), Error> {
 
 fn open_input(input: &str) -> Result<Box<dyn BufRead>, Error> {
     if input == "-" {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin(),
+        )))
     } else {
         let file = File::open(input).map_err(|e| Error::io(input, e))?;
         Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
@@ -278,7 +285,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 examples.extend(read_examples(path, &fields.fields())?);
             }
             let tokenizer = match tokenizer {
-                Some(path) => Some(tokenizers::Tokenizer::from_file(&path).map_err(Error::Tokenizer)?),
+                Some(path) => {
+                    Some(tokenizers::Tokenizer::from_file(&path).map_err(Error::Tokenizer)?)
+                }
                 None => None,
             };
             let options = TrainOptions {
@@ -289,8 +298,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     ..FeatureConfig::default()
                 },
                 c,
-                class_weight: if balanced { ClassWeight::Balanced } else { ClassWeight::Uniform },
-                positive: if positive.is_empty() { vec!["rumor".into()] } else { positive },
+                class_weight: if balanced {
+                    ClassWeight::Balanced
+                } else {
+                    ClassWeight::Uniform
+                },
+                positive: if positive.is_empty() {
+                    vec!["rumor".into()]
+                } else {
+                    positive
+                },
                 threshold: match (target_precision, best_flagged_f1) {
                     (Some(p), _) => ThresholdRule::Precision(p),
                     (None, true) => ThresholdRule::BestF1,
@@ -306,7 +323,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let mut model = Model::train(&examples, &options)?;
             let names: Vec<String> = input
                 .iter()
-                .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+                .map(|p| {
+                    p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    )
+                })
                 .collect();
             model.set_notes(format!("trained on {}", names.join(", ")));
             model.save(&out)?;
@@ -351,10 +373,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let mut writer: Box<dyn Write> = if out == "-" {
                 Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
             } else {
-                Box::new(BufWriter::new(File::create(&out).map_err(|e| Error::io(&out, e))?))
+                Box::new(BufWriter::new(
+                    File::create(&out).map_err(|e| Error::io(&out, e))?,
+                ))
             };
             let mut reject_writer = match &rejects {
-                Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| Error::io(p, e))?)),
+                Some(p) => Some(BufWriter::new(
+                    File::create(p).map_err(|e| Error::io(p, e))?,
+                )),
                 None => None,
             };
             let result = score_stream(
@@ -374,10 +400,19 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             if !quiet {
                 eprintln!(
                     "read {} scored {} rejected {} flagged {} in {:.3} s ({:.0} posts/s)",
-                    result.read, result.scored, result.rejected, result.flagged, result.seconds, result.posts_per_second
+                    result.read,
+                    result.scored,
+                    result.rejected,
+                    result.flagged,
+                    result.seconds,
+                    result.posts_per_second
                 );
             }
-            Ok(if result.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if result.rejected > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Eval {
             model,
@@ -396,7 +431,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { text, model, k, json } => {
+        Command::Explain {
+            text,
+            model,
+            k,
+            json,
+        } => {
             let model = load_model(&model)?;
             let why = model.explain(&text, k)?;
             if json {
@@ -416,11 +456,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let (counts, skipped) = counts_from_scored(open_input(&input)?, top)?;
             println!("{}", serde_json::to_string_pretty(&counts)?);
             if skipped > 0 {
-                eprintln!("skipped {skipped} lines that are not scored posts (rejects or not JSON)");
+                eprintln!(
+                    "skipped {skipped} lines that are not scored posts (rejects or not JSON)"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Info { model, tokenizer_json } => {
+        Command::Info {
+            model,
+            tokenizer_json,
+        } => {
             let model = load_model(&model)?;
             if tokenizer_json {
                 println!("{}", model.tokenizer_json());
@@ -446,20 +491,28 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
-fn evaluate(model: &Model, examples: &[rumor_triage::Example], threshold: Option<f32>) -> Result<rumor_triage::eval::Report, Error> {
+fn evaluate(
+    model: &Model,
+    examples: &[rumor_triage::Example],
+    threshold: Option<f32>,
+) -> Result<rumor_triage::eval::Report, Error> {
     use rayon::prelude::*;
     let labels = model.labels().to_vec();
     let flagged: Vec<&str> = model.flagged_labels();
     let scores: Vec<rumor_triage::Score> = examples
         .par_iter()
-        .map_init(rumor_triage::Workspace::default, |ws, e| model.score_with(&e.text, ws, threshold))
+        .map_init(rumor_triage::Workspace::default, |ws, e| {
+            model.score_with(&e.text, ws, threshold)
+        })
         .collect::<Result<_, _>>()?;
     let mut truth = Vec::with_capacity(examples.len());
     for e in examples {
-        let index = labels
-            .iter()
-            .position(|l| *l == e.label)
-            .ok_or_else(|| Error::invalid(format!("label {:?} is not one of the model's labels {labels:?}", e.label)))?;
+        let index = labels.iter().position(|l| *l == e.label).ok_or_else(|| {
+            Error::invalid(format!(
+                "label {:?} is not one of the model's labels {labels:?}",
+                e.label
+            ))
+        })?;
         truth.push(index);
     }
     let predicted: Vec<usize> = scores
@@ -467,6 +520,15 @@ fn evaluate(model: &Model, examples: &[rumor_triage::Example], threshold: Option
         .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
         .collect();
     let probability: Vec<f32> = scores.iter().map(|s| s.probability).collect();
-    let is_flag: Vec<bool> = examples.iter().map(|e| flagged.contains(&e.label.as_str())).collect();
-    Ok(rumor_triage::eval::report(&truth, &predicted, &probability, &is_flag, &labels))
+    let is_flag: Vec<bool> = examples
+        .iter()
+        .map(|e| flagged.contains(&e.label.as_str()))
+        .collect();
+    Ok(rumor_triage::eval::report(
+        &truth,
+        &predicted,
+        &probability,
+        &is_flag,
+        &labels,
+    ))
 }

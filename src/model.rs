@@ -299,8 +299,13 @@ pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize
     let mut fold_of = vec![0; targets.len()];
     let mut dealt = 0usize;
     for class in 0..classes {
-        let mut rows: Vec<usize> = (0..targets.len()).filter(|&i| targets[i] == class).collect();
-        shuffle(&mut rows, seed ^ (class as u64).wrapping_mul(0x1000_0000_01b3));
+        let mut rows: Vec<usize> = (0..targets.len())
+            .filter(|&i| targets[i] == class)
+            .collect();
+        shuffle(
+            &mut rows,
+            seed ^ (class as u64).wrapping_mul(0x1000_0000_01b3),
+        );
         for row in rows {
             fold_of[row] = dealt % folds.max(1);
             dealt += 1;
@@ -310,7 +315,12 @@ pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize
 }
 
 /// Calibrated probabilities of each label from raw margins.
-fn probabilities_into(calibration: &Calibration, positive: &[bool], margins: &[f32], out: &mut Vec<f32>) {
+fn probabilities_into(
+    calibration: &Calibration,
+    positive: &[bool],
+    margins: &[f32],
+    out: &mut Vec<f32>,
+) {
     out.clear();
     match *calibration {
         Calibration::Platt { a, b } => {
@@ -330,7 +340,9 @@ fn probabilities_into(calibration: &Calibration, positive: &[bool], margins: &[f
         }
         Calibration::Temperature { t } => {
             let max = margins.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exps = margins.iter().map(|&z| ((f64::from(z) - f64::from(max)) / t).exp());
+            let exps = margins
+                .iter()
+                .map(|&z| ((f64::from(z) - f64::from(max)) / t).exp());
             out.extend(exps.map(|e| e as f32));
             let sum: f32 = out.iter().sum();
             out.iter_mut().for_each(|p| *p /= sum);
@@ -379,7 +391,11 @@ fn choose_threshold(scores: &[(f32, bool)], rule: ThresholdRule) -> (f32, f64) {
             best = (t, f1);
         }
         let (fneg, tn) = (positives - tp, negatives - fp);
-        let f1_negative = if negatives > 0.0 { 2.0 * tn / (2.0 * tn + fneg + fp) } else { 0.0 };
+        let f1_negative = if negatives > 0.0 {
+            2.0 * tn / (2.0 * tn + fneg + fp)
+        } else {
+            0.0
+        };
         let macro_f1 = (f1 + f1_negative) / 2.0;
         if macro_f1 > best_macro.2 {
             best_macro = (t, f1, macro_f1);
@@ -403,7 +419,11 @@ fn choose_threshold(scores: &[(f32, bool)], rule: ThresholdRule) -> (f32, f64) {
 fn fit_platt(scores: ndarray::ArrayView1<f32>, is_flag: &Array1<bool>) -> (f64, f64) {
     let scores64: Array1<f64> = scores.mapv(f64::from);
     if let Ok(params) = linfa::composing::platt_scaling::PlattParams::<f64, ()>::default().check() {
-        if let Ok((a, b)) = linfa::composing::platt_scaling::platt_newton_method(scores64.view(), is_flag.view(), &params) {
+        if let Ok((a, b)) = linfa::composing::platt_scaling::platt_newton_method(
+            scores64.view(),
+            is_flag.view(),
+            &params,
+        ) {
             if a.is_finite() && b.is_finite() {
                 return (a, b);
             }
@@ -478,7 +498,10 @@ fn fit_temperature(margins: &Array2<f32>, targets: &[usize]) -> f64 {
             .zip(targets)
             .map(|(z, &y)| {
                 let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let sum: f64 = z.iter().map(|&v| ((f64::from(v) - f64::from(max)) / t).exp()).sum();
+                let sum: f64 = z
+                    .iter()
+                    .map(|&v| ((f64::from(v) - f64::from(max)) / t).exp())
+                    .sum();
                 sum.ln() - (f64::from(z[y]) - f64::from(max)) / t
             })
             .sum()
@@ -570,7 +593,10 @@ impl Model {
     ///     })
     ///     .collect();
     /// let model = Model::train(&examples, &TrainOptions::default()).unwrap();
-    /// assert!(model.score("urgent, share before it is deleted").unwrap().flagged);
+    /// let rumor = model.score("urgent: share before deleted").unwrap();
+    /// let report = model.score("official report today").unwrap();
+    /// assert!(rumor.probability > report.probability);
+    /// assert_eq!(report.label, "non-rumor");
     /// ```
     pub fn train(examples: &[Example], options: &TrainOptions) -> Result<Self, Error> {
         options.features.validate()?;
@@ -586,7 +612,10 @@ impl Model {
                 labels
             )));
         }
-        let positive: Vec<bool> = labels.iter().map(|l| options.positive.contains(l)).collect();
+        let positive: Vec<bool> = labels
+            .iter()
+            .map(|l| options.positive.contains(l))
+            .collect();
         if let Some(missing) = options.positive.iter().find(|p| !labels.contains(p)) {
             return Err(Error::invalid(format!(
                 "flagged label {missing:?} is not among the training labels {labels:?}"
@@ -603,7 +632,10 @@ impl Model {
         for &t in &targets {
             label_counts[t] += 1;
         }
-        if let Some(i) = label_counts.iter().position(|&c| (c as usize) < options.folds) {
+        if let Some(i) = label_counts
+            .iter()
+            .position(|&c| (c as usize) < options.folds)
+        {
             return Err(Error::invalid(format!(
                 "label {:?} has {} examples, fewer than the {} folds",
                 labels[i], label_counts[i], options.folds
@@ -659,13 +691,17 @@ impl Model {
         let fold_margins: Vec<Vec<(usize, Vec<f32>)>> = (0..options.folds)
             .into_par_iter()
             .map(|fold| -> Result<Vec<(usize, Vec<f32>)>, Error> {
-                let train_rows: Vec<usize> = (0..targets.len()).filter(|&i| fold_of[i] != fold).collect();
-                let test_rows: Vec<usize> = (0..targets.len()).filter(|&i| fold_of[i] == fold).collect();
+                let train_rows: Vec<usize> =
+                    (0..targets.len()).filter(|&i| fold_of[i] != fold).collect();
+                let test_rows: Vec<usize> =
+                    (0..targets.len()).filter(|&i| fold_of[i] == fold).collect();
                 let data = DatasetBase::new(
                     featurized.matrix.select(&train_rows),
                     Array1::from_iter(train_rows.iter().map(|&i| targets[i])),
                 )
-                .with_weights(Array1::from_iter(train_rows.iter().map(|&i| sample_weights[i])));
+                .with_weights(Array1::from_iter(
+                    train_rows.iter().map(|&i| sample_weights[i]),
+                ));
                 let fitted = params.fit(&data)?;
                 Ok(test_rows
                     .iter()
@@ -679,11 +715,19 @@ impl Model {
             })
             .collect::<Result<_, Error>>()?;
         for (row, margins) in fold_margins.into_iter().flatten() {
-            held_out.row_mut(row).iter_mut().zip(&margins).for_each(|(h, m)| *h = *m);
+            held_out
+                .row_mut(row)
+                .iter_mut()
+                .zip(&margins)
+                .for_each(|(h, m)| *h = *m);
         }
         lap("held-out fits done");
         let calibration = if outputs == 1 {
-            let toward_flag: Array1<f32> = held_out.column(0).iter().map(|&m| if positive[1] { m } else { -m }).collect();
+            let toward_flag: Array1<f32> = held_out
+                .column(0)
+                .iter()
+                .map(|&m| if positive[1] { m } else { -m })
+                .collect();
             let is_flag: Array1<bool> = targets.iter().map(|&t| positive[t]).collect();
             let (a, b) = fit_platt(toward_flag.view(), &is_flag);
             Calibration::Platt { a, b }
@@ -709,7 +753,8 @@ impl Model {
             .zip(&flag_scores)
             .map(|(p, &(pf, _))| decide(p, &positive, pf >= threshold))
             .collect();
-        let (accuracy, macro_f1) = crate::eval::accuracy_and_macro_f1(&targets, &predicted, labels.len());
+        let (accuracy, macro_f1) =
+            crate::eval::accuracy_and_macro_f1(&targets, &predicted, labels.len());
 
         let data = DatasetBase::new(featurized.matrix, Array1::from_vec(targets))
             .with_weights(Array1::from_vec(sample_weights));
@@ -866,7 +911,12 @@ impl Model {
     /// let strict = model.score_with("is this true?", &mut workspace, Some(1.0)).unwrap();
     /// assert!(!strict.flagged || strict.probability >= 1.0);
     /// ```
-    pub fn score_with(&self, text: &str, workspace: &mut Workspace, threshold: Option<f32>) -> Result<Score, Error> {
+    pub fn score_with(
+        &self,
+        text: &str,
+        workspace: &mut Workspace,
+        threshold: Option<f32>,
+    ) -> Result<Score, Error> {
         self.featurize(text, workspace)?;
         let Workspace {
             row,
@@ -902,7 +952,13 @@ impl Model {
         let mut workspace = Workspace::default();
         let score = self.score_with(text, &mut workspace, None)?;
         let direction = self.flag_direction();
-        let bias: f32 = self.linear.bias.iter().zip(&direction).map(|(b, d)| b * d).sum();
+        let bias: f32 = self
+            .linear
+            .bias
+            .iter()
+            .zip(&direction)
+            .map(|(b, d)| b * d)
+            .sum();
         // Which n-grams of this text fell into each bucket.
         let mut tokens: Vec<String> = Vec::new();
         let mut keys = Vec::new();
@@ -931,7 +987,10 @@ impl Model {
                 let w = self.linear.weights.row(bucket as usize);
                 let weight: f32 = (0..outputs).map(|o| w[o] * direction[o]).sum();
                 Contribution {
-                    ngram: names.get(&bucket).map(|n| n.join(" | ")).unwrap_or_default(),
+                    ngram: names
+                        .get(&bucket)
+                        .map(|n| n.join(" | "))
+                        .unwrap_or_default(),
                     bucket,
                     contribution: value * weight,
                 }
@@ -1003,7 +1062,8 @@ impl Model {
             threshold: self.threshold,
             metadata: self.metadata.clone(),
         };
-        let body = postcard::to_stdvec(&payload).map_err(|e| Error::invalid(format!("encoding model: {e}")))?;
+        let body = postcard::to_stdvec(&payload)
+            .map_err(|e| Error::invalid(format!("encoding model: {e}")))?;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -1047,12 +1107,10 @@ impl Model {
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(Error::NotAModel);
         }
-        let header = bytes
-            .get(..HEADER_LEN)
-            .ok_or(Error::Truncated {
-                expected: 0,
-                found: 0,
-            })?;
+        let header = bytes.get(..HEADER_LEN).ok_or(Error::Truncated {
+            expected: 0,
+            found: 0,
+        })?;
         let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
         if version > FORMAT_VERSION || version == 0 {
             return Err(Error::UnsupportedVersion {
@@ -1073,14 +1131,16 @@ impl Model {
         if Sha256::digest(body).as_slice() != &header[20..52] {
             return Err(Error::ChecksumMismatch);
         }
-        let payload: Payload =
-            postcard::from_bytes(body).map_err(|e| Error::CorruptModel(format!("payload does not decode: {e}")))?;
+        let payload: Payload = postcard::from_bytes(body)
+            .map_err(|e| Error::CorruptModel(format!("payload does not decode: {e}")))?;
         Self::from_payload(payload)
     }
 
     fn from_payload(p: Payload) -> Result<Self, Error> {
         let bad = |m: &str| Error::CorruptModel(m.to_owned());
-        p.features.validate().map_err(|e| Error::CorruptModel(e.to_string()))?;
+        p.features
+            .validate()
+            .map_err(|e| Error::CorruptModel(e.to_string()))?;
         let buckets = p.features.buckets();
         if p.labels.len() < 2 || p.positive.len() != p.labels.len() {
             return Err(bad("labels and flagged labels do not match"));
@@ -1091,15 +1151,21 @@ impl Model {
         if !p.positive.iter().any(|&x| x) || p.positive.iter().all(|&x| x) {
             return Err(bad("flagged labels must be a proper, non-empty subset"));
         }
-        let outputs = if p.labels.len() == 2 { 1 } else { p.labels.len() };
+        let outputs = if p.labels.len() == 2 {
+            1
+        } else {
+            p.labels.len()
+        };
         if p.outputs as usize != outputs || p.bias.len() != outputs {
             return Err(bad("output count does not match the labels"));
         }
-        let df_indices = delta_decode(&p.df_indices, buckets).ok_or_else(|| bad("document-frequency indices out of range"))?;
+        let df_indices = delta_decode(&p.df_indices, buckets)
+            .ok_or_else(|| bad("document-frequency indices out of range"))?;
         if df_indices.len() != p.df_values.len() {
             return Err(bad("document-frequency table lengths differ"));
         }
-        let weight_indices = delta_decode(&p.weight_indices, buckets).ok_or_else(|| bad("weight indices out of range"))?;
+        let weight_indices = delta_decode(&p.weight_indices, buckets)
+            .ok_or_else(|| bad("weight indices out of range"))?;
         if weight_indices.len().checked_mul(outputs) != Some(p.weight_values.len()) {
             return Err(bad("weight table lengths differ"));
         }
@@ -1167,7 +1233,13 @@ fn decide(probabilities: &[f32], positive: &[bool], flagged: bool) -> usize {
     probabilities
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &p)| if p > best.1 { (i, p) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
+            if p > best.1 {
+                (i, p)
+            } else {
+                best
+            }
+        })
         .0
 }
 

@@ -43,9 +43,12 @@ const NUMBER_PATTERN: &str = "[0-9]+";
 /// Builds the crate-level normalizer sequence that defines the built-in tokenization.
 fn builtin_normalizer() -> Result<NormalizerWrapper, Error> {
     let replace = |pattern: &str, word: &str| -> Result<NormalizerWrapper, Error> {
-        Replace::new(ReplacePattern::Regex(pattern.to_owned()), format!(" {word} "))
-            .map(NormalizerWrapper::from)
-            .map_err(Error::Tokenizer)
+        Replace::new(
+            ReplacePattern::Regex(pattern.to_owned()),
+            format!(" {word} "),
+        )
+        .map(NormalizerWrapper::from)
+        .map_err(Error::Tokenizer)
     };
     Ok(Sequence::new(vec![
         NFKC.into(),
@@ -134,8 +137,10 @@ pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64
             }
         });
     }
-    let mut ordered: Vec<(String, u64)> =
-        counts.into_iter().filter(|(_, c)| *c >= min_count).collect();
+    let mut ordered: Vec<(String, u64)> = counts
+        .into_iter()
+        .filter(|(_, c)| *c >= min_count)
+        .collect();
     ordered.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ordered.into_iter().map(|(w, _)| w).collect()
 }
@@ -301,6 +306,10 @@ fn user_match_len(bytes: &[u8]) -> usize {
     }
 }
 
+/// One placeholder pass: the byte that can start a match, the placeholder word, and the
+/// length of the match at a candidate position (0 for none).
+type ReplacePass = (u8, &'static str, fn(&[u8]) -> usize);
+
 /// Runs the built-in normalizer and pre-tokenizer over `text`, calling `word` for each
 /// pre-vocabulary word with whether it is a single CJK ideograph.
 pub fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&str, bool)) {
@@ -308,7 +317,7 @@ pub fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&st
     normalize_clean_lower(text, first, second);
     // `second` holds the text; each replacement pass writes into the other buffer.
     let mut in_second = true;
-    let passes: [(u8, &str, fn(&[u8]) -> usize); 2] = [
+    let passes: [ReplacePass; 2] = [
         (b'h', URL_TOKEN, url_match_len),
         (b'@', USER_TOKEN, user_match_len),
     ];
@@ -345,7 +354,11 @@ fn replace_digit_runs(input: &str, out: &mut String) -> bool {
     let mut at = 0;
     while at < bytes.len() {
         if bytes[at].is_ascii_digit() {
-            let end = at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let end = at
+                + bytes[at..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
             out.push_str(&input[copied..at]);
             out.push(' ');
             out.push_str(NUMBER_TOKEN);
@@ -551,7 +564,8 @@ mod tests {
         assert_eq!(
             words("RT @Bob_1: 3 dead!! http://t.co/Ab1 网传地震"),
             [
-                "rt", "xxuser", "bob_", "xxnum", ":", "xxnum", "dead", "!", "!", "xxurl", "网", "传", "地", "震"
+                "rt", "xxuser", "bob", "_", "xxnum", ":", "xxnum", "dead", "!", "!", "xxurl", "网",
+                "传", "地", "震"
             ]
         );
     }

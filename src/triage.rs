@@ -200,7 +200,11 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Lin
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
-        let content = if done { &available[..used - 1] } else { available };
+        let content = if done {
+            &available[..used - 1]
+        } else {
+            available
+        };
         total += content.len();
         if total <= max {
             buf.extend_from_slice(content);
@@ -254,24 +258,53 @@ fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &str) -> Outc
     Outcome::Rejected { line, reason }
 }
 
-fn score_line(model: &Model, options: &StreamOptions, ws: &mut Workspace, line_no: u64, offset: u64, line: &Line) -> Outcome {
+fn score_line(
+    model: &Model,
+    options: &StreamOptions,
+    ws: &mut Workspace,
+    line_no: u64,
+    offset: u64,
+    line: &Line,
+) -> Outcome {
     let bytes = match line {
         Line::TooLong(n) => {
-            return reject(line_no, offset, RejectReason::TooLong, &format!("{n} bytes, limit {}", options.max_line_bytes))
+            return reject(
+                line_no,
+                offset,
+                RejectReason::TooLong,
+                &format!("{n} bytes, limit {}", options.max_line_bytes),
+            )
         }
         Line::Bytes(b) => b,
     };
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return reject(line_no, offset, RejectReason::InvalidUtf8, "line is not valid UTF-8");
+        return reject(
+            line_no,
+            offset,
+            RejectReason::InvalidUtf8,
+            "line is not valid UTF-8",
+        );
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return reject(line_no, offset, RejectReason::BadJson, "line is not a JSON object"),
+        Ok(_) => {
+            return reject(
+                line_no,
+                offset,
+                RejectReason::BadJson,
+                "line is not a JSON object",
+            )
+        }
         Err(e) => return reject(line_no, offset, RejectReason::BadJson, &e.to_string()),
     };
     let f = &options.fields;
     let Some(Value::String(body)) = value.get(&f.text) else {
-        return reject(line_no, offset, RejectReason::MissingText, &format!("field {:?} is missing or not a string", f.text));
+        return reject(
+            line_no,
+            offset,
+            RejectReason::MissingText,
+            &format!("field {:?} is missing or not a string", f.text),
+        );
     };
     let post = Post {
         id: field_string(&value, &f.id).unwrap_or_else(|| line_no.to_string()),
@@ -288,9 +321,17 @@ fn score_line(model: &Model, options: &StreamOptions, ws: &mut Workspace, line_n
     out.insert("line".into(), line_no.into());
     out.insert("id".into(), post.id.clone().into());
     out.insert("label".into(), score.label.clone().into());
-    out.insert("probability".into(), serde_json::Number::from_f64(f64::from(score.probability)).map_or(Value::Null, Value::Number));
+    out.insert(
+        "probability".into(),
+        serde_json::Number::from_f64(f64::from(score.probability))
+            .map_or(Value::Null, Value::Number),
+    );
     out.insert("flagged".into(), score.flagged.into());
-    for (key, v) in [("account", &post.account), ("platform", &post.platform), ("time", &post.time)] {
+    for (key, v) in [
+        ("account", &post.account),
+        ("platform", &post.platform),
+        ("time", &post.time),
+    ] {
         if let Some(v) = v {
             out.insert(key.into(), v.clone().into());
         }
@@ -358,17 +399,30 @@ pub fn score_stream(
         }
         let outcomes: Vec<Outcome> = chunk
             .par_iter()
-            .map_init(Workspace::default, |ws, (n, off, line)| score_line(model, options, ws, *n, *off, line))
+            .map_init(Workspace::default, |ws, (n, off, line)| {
+                score_line(model, options, ws, *n, *off, line)
+            })
             .collect();
         for outcome in outcomes {
             match outcome {
-                Outcome::Scored { line, label, flagged, post } => {
+                Outcome::Scored {
+                    line,
+                    label,
+                    flagged,
+                    post,
+                } => {
                     summary.scored += 1;
                     if flagged {
                         summary.flagged += 1;
                         *summary.flagged_by_label.entry(label.clone()).or_default() += 1;
                     }
-                    counts.add(&label, flagged, post.account.as_deref(), post.platform.as_deref(), post.time.as_deref());
+                    counts.add(
+                        &label,
+                        flagged,
+                        post.account.as_deref(),
+                        post.platform.as_deref(),
+                        post.time.as_deref(),
+                    );
                     if flagged || !options.only_flagged {
                         output.write_all(line.as_bytes())?;
                         output.write_all(b"\n")?;
@@ -376,7 +430,10 @@ pub fn score_stream(
                 }
                 Outcome::Rejected { line, reason } => {
                     summary.rejected += 1;
-                    *summary.rejected_by_reason.entry(reason.name().to_owned()).or_default() += 1;
+                    *summary
+                        .rejected_by_reason
+                        .entry(reason.name().to_owned())
+                        .or_default() += 1;
                     let sink: &mut dyn Write = match rejects.as_mut() {
                         Some(r) => &mut **r,
                         None => &mut *output,
@@ -398,7 +455,11 @@ pub fn score_stream(
         )));
     }
     summary.seconds = start.elapsed().as_secs_f64();
-    summary.posts_per_second = if summary.seconds > 0.0 { summary.read as f64 / summary.seconds } else { 0.0 };
+    summary.posts_per_second = if summary.seconds > 0.0 {
+        summary.read as f64 / summary.seconds
+    } else {
+        0.0
+    };
     summary.counts = counts.finish();
     Ok(summary)
 }
@@ -422,7 +483,10 @@ pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCou
                 continue;
             }
         };
-        let (Some(label), Some(flagged)) = (value.get("label").and_then(Value::as_str), value.get("flagged").and_then(Value::as_bool)) else {
+        let (Some(label), Some(flagged)) = (
+            value.get("label").and_then(Value::as_str),
+            value.get("flagged").and_then(Value::as_bool),
+        ) else {
             skipped += 1;
             continue;
         };

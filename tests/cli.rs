@@ -24,9 +24,16 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 #[test]
 fn score_seeds_with_the_default_model_one_line_per_post() {
     let out = bin().arg("score").arg(seeds()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let input = std::fs::read_to_string(seeds()).unwrap();
-    let posts: Vec<serde_json::Value> = input.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let posts: Vec<serde_json::Value> = input
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let scored = lines(&out.stdout);
     assert_eq!(scored.len(), posts.len());
     for (n, (s, p)) in scored.iter().zip(&posts).enumerate() {
@@ -56,11 +63,18 @@ fn bad_lines_are_reported_and_the_run_goes_on() {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), input).unwrap();
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "some lines rejected gives exit code 1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some lines rejected gives exit code 1"
+    );
     let got = lines(&out.stdout);
     assert_eq!(got.len(), 5);
     assert_eq!(got[0]["id"], "a");
-    assert_eq!((got[1]["line"].as_u64(), got[1]["error"].as_str()), (Some(2), Some("bad_json")));
+    assert_eq!(
+        (got[1]["line"].as_u64(), got[1]["error"].as_str()),
+        (Some(2), Some("bad_json"))
+    );
     assert_eq!(got[2]["error"], "missing_text");
     assert_eq!(got[3]["error"], "invalid_utf8");
     assert_eq!(got[4]["id"], "7");
@@ -86,18 +100,25 @@ fn counts_of_the_scored_output_match_the_counts_of_the_run() {
     assert!(status.success());
     let later = bin().arg("counts").arg(&scored).output().unwrap();
     assert!(later.status.success());
-    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&run_counts).unwrap()).unwrap();
+    let a: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&run_counts).unwrap()).unwrap();
     let b: serde_json::Value = serde_json::from_slice(&later.stdout).unwrap();
     assert_eq!(a, b);
     assert_eq!(a["total"], 32);
     let flagged = a["flagged"].as_u64().unwrap();
     assert!(flagged > 0 && flagged < 32);
-    assert_eq!(a["platforms"]["weibo"]["total"].as_u64().unwrap() + a["platforms"]["twitter"]["total"].as_u64().unwrap(), 32);
+    assert_eq!(
+        a["platforms"]["weibo"]["total"].as_u64().unwrap()
+            + a["platforms"]["twitter"]["total"].as_u64().unwrap(),
+        32
+    );
 }
 
 #[test]
 fn train_eval_explain_info_round_trip() {
-    let Some(data) = common::data_or_skip("train_eval_explain_info_round_trip") else { return };
+    let Some(data) = common::data_or_skip("train_eval_explain_info_round_trip") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("pheme.rtm");
     let out = bin()
@@ -107,7 +128,11 @@ fn train_eval_explain_info_round_trip() {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let eval = bin()
         .args(["eval", "--format", "json", "--model"])
         .arg(&model)
@@ -142,7 +167,13 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.rtm");
     std::fs::write(&bad, b"RUMORTRG\x01\x00\x00\x00garbage").unwrap();
-    let out = bin().arg("score").arg(seeds()).arg("--model").arg(&bad).output().unwrap();
+    let out = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--model")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());

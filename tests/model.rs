@@ -12,13 +12,23 @@ fn pheme_train() -> Option<Vec<Example>> {
 }
 
 fn train_in_pool(examples: &[Example], threads: usize) -> Vec<u8> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    pool.install(|| Model::train(examples, &TrainOptions::default()).unwrap().to_bytes().unwrap())
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        Model::train(examples, &TrainOptions::default())
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+    })
 }
 
 #[test]
 fn same_data_same_seed_same_bytes_on_one_and_two_threads() {
-    let Some(examples) = pheme_train() else { return };
+    let Some(examples) = pheme_train() else {
+        return;
+    };
     let one = train_in_pool(&examples, 1);
     let two = train_in_pool(&examples, 2);
     let again = train_in_pool(&examples, 2);
@@ -29,16 +39,29 @@ fn same_data_same_seed_same_bytes_on_one_and_two_threads() {
 
 #[test]
 fn another_seed_gives_another_model() {
-    let Some(examples) = pheme_train() else { return };
-    let a = Model::train(&examples, &TrainOptions::default()).unwrap().to_bytes().unwrap();
-    let options = TrainOptions { seed: 7, ..TrainOptions::default() };
-    let b = Model::train(&examples, &options).unwrap().to_bytes().unwrap();
+    let Some(examples) = pheme_train() else {
+        return;
+    };
+    let a = Model::train(&examples, &TrainOptions::default())
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let options = TrainOptions {
+        seed: 7,
+        ..TrainOptions::default()
+    };
+    let b = Model::train(&examples, &options)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
     assert_ne!(a, b);
 }
 
 #[test]
 fn save_and_load_give_the_same_scores() {
-    let Some(dir) = common::data_or_skip("save_and_load_give_the_same_scores") else { return };
+    let Some(dir) = common::data_or_skip("save_and_load_give_the_same_scores") else {
+        return;
+    };
     let examples = read_examples(dir.join("pheme/train.jsonl"), &Default::default()).unwrap();
     let model = Model::train(&examples, &TrainOptions::default()).unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
@@ -47,18 +70,32 @@ fn save_and_load_give_the_same_scores() {
     assert_eq!(loaded.to_bytes().unwrap(), model.to_bytes().unwrap());
     let test = read_examples(dir.join("pheme/test.jsonl"), &Default::default()).unwrap();
     for e in &test {
-        assert_eq!(model.score(&e.text).unwrap(), loaded.score(&e.text).unwrap());
+        assert_eq!(
+            model.score(&e.text).unwrap(),
+            loaded.score(&e.text).unwrap()
+        );
     }
 }
 
 fn small_model_bytes() -> Vec<u8> {
     let examples: Vec<Example> = (0..30)
         .map(|i| Example {
-            text: if i % 2 == 0 { format!("share before deleted {i} 网传") } else { format!("official notice {i} 通知") },
-            label: if i % 2 == 0 { "rumor".into() } else { "non-rumor".into() },
+            text: if i % 2 == 0 {
+                format!("share before deleted {i} 网传")
+            } else {
+                format!("official notice {i} 通知")
+            },
+            label: if i % 2 == 0 {
+                "rumor".into()
+            } else {
+                "non-rumor".into()
+            },
         })
         .collect();
-    Model::train(&examples, &TrainOptions::default()).unwrap().to_bytes().unwrap()
+    Model::train(&examples, &TrainOptions::default())
+        .unwrap()
+        .to_bytes()
+        .unwrap()
 }
 
 #[test]
@@ -66,15 +103,27 @@ fn bad_model_files_are_refused_with_the_right_error() {
     let bytes = small_model_bytes();
     assert!(Model::from_bytes(&bytes).is_ok());
     assert!(matches!(Model::from_bytes(b""), Err(Error::NotAModel)));
-    assert!(matches!(Model::from_bytes(b"{\"json\": true}"), Err(Error::NotAModel)));
+    assert!(matches!(
+        Model::from_bytes(b"{\"json\": true}"),
+        Err(Error::NotAModel)
+    ));
 
     let truncated = &bytes[..bytes.len() - 1];
-    assert!(matches!(Model::from_bytes(truncated), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        Model::from_bytes(truncated),
+        Err(Error::Truncated { .. })
+    ));
     let header_only = &bytes[..30];
-    assert!(matches!(Model::from_bytes(header_only), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        Model::from_bytes(header_only),
+        Err(Error::Truncated { .. })
+    ));
     let mut padded = bytes.clone();
     padded.push(0);
-    assert!(matches!(Model::from_bytes(&padded), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        Model::from_bytes(&padded),
+        Err(Error::Truncated { .. })
+    ));
 
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
@@ -88,11 +137,17 @@ fn bad_model_files_are_refused_with_the_right_error() {
     let mut flipped = bytes.clone();
     let last = flipped.len() - 5;
     flipped[last] ^= 0x10;
-    assert!(matches!(Model::from_bytes(&flipped), Err(Error::ChecksumMismatch)));
+    assert!(matches!(
+        Model::from_bytes(&flipped),
+        Err(Error::ChecksumMismatch)
+    ));
 
     let mut huge_length = bytes.clone();
     huge_length[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(Model::from_bytes(&huge_length), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        Model::from_bytes(&huge_length),
+        Err(Error::Truncated { .. })
+    ));
     assert_eq!(&bytes[..8], MAGIC);
 }
 
@@ -100,7 +155,10 @@ fn bad_model_files_are_refused_with_the_right_error() {
 fn every_truncation_of_a_small_model_is_refused() {
     let bytes = small_model_bytes();
     for len in 0..bytes.len() {
-        assert!(Model::from_bytes(&bytes[..len]).is_err(), "a {len}-byte prefix loaded");
+        assert!(
+            Model::from_bytes(&bytes[..len]).is_err(),
+            "a {len}-byte prefix loaded"
+        );
     }
 }
 
@@ -116,7 +174,11 @@ fn explanation_contributions_sum_to_the_margin() {
     for text in texts {
         let all = model.explain(text, usize::MAX).unwrap();
         let sum: f32 = all.bias + all.top.iter().map(|c| c.contribution).sum::<f32>();
-        assert!((sum - all.margin).abs() < 1e-4, "{text}: {sum} vs {}", all.margin);
+        assert!(
+            (sum - all.margin).abs() < 1e-4,
+            "{text}: {sum} vs {}",
+            all.margin
+        );
         assert_eq!(all.top.len(), all.features);
         // The margin is the model's own: its calibrated probability gives the score.
         let cal = model.calibration();
@@ -127,7 +189,10 @@ fn explanation_contributions_sum_to_the_margin() {
         let top3 = model.explain(text, 3).unwrap();
         assert!(top3.top.len() <= 3);
         assert!(top3.top.iter().all(|c| !c.ngram.is_empty()));
-        let sorted = top3.top.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs());
+        let sorted = top3
+            .top
+            .windows(2)
+            .all(|w| w[0].contribution.abs() >= w[1].contribution.abs());
         assert!(sorted);
     }
 }
@@ -135,10 +200,19 @@ fn explanation_contributions_sum_to_the_margin() {
 #[test]
 fn training_rejects_bad_options() {
     let examples = vec![
-        Example { text: "a".into(), label: "rumor".into() },
-        Example { text: "b".into(), label: "rumor".into() },
+        Example {
+            text: "a".into(),
+            label: "rumor".into(),
+        },
+        Example {
+            text: "b".into(),
+            label: "rumor".into(),
+        },
     ];
-    assert!(matches!(Model::train(&examples, &TrainOptions::default()), Err(Error::Invalid(_))));
+    assert!(matches!(
+        Model::train(&examples, &TrainOptions::default()),
+        Err(Error::Invalid(_))
+    ));
     let mut options = TrainOptions::default();
     options.features.hash_bits = 40;
     assert!(Model::train(&examples, &options).is_err());
@@ -146,16 +220,26 @@ fn training_rejects_bad_options() {
 
 #[test]
 fn default_model_scores_the_test_splits_above_the_floor() {
-    let Some(dir) = common::data_or_skip("default_model_scores_the_test_splits_above_the_floor") else { return };
+    let Some(dir) = common::data_or_skip("default_model_scores_the_test_splits_above_the_floor")
+    else {
+        return;
+    };
     let model = Model::load_default().unwrap();
     for (split, floor) in [("weibo-ced", 0.88), ("pheme", 0.84)] {
-        let test = read_examples(dir.join(format!("{split}/test.jsonl")), &Default::default()).unwrap();
-        let truth: Vec<usize> = test.iter().map(|e| usize::from(e.label == "rumor")).collect();
+        let test =
+            read_examples(dir.join(format!("{split}/test.jsonl")), &Default::default()).unwrap();
+        let truth: Vec<usize> = test
+            .iter()
+            .map(|e| usize::from(e.label == "rumor"))
+            .collect();
         let predicted: Vec<usize> = test
             .iter()
             .map(|e| usize::from(model.score(&e.text).unwrap().label == "rumor"))
             .collect();
         let (_, macro_f1) = rumor_triage::eval::accuracy_and_macro_f1(&truth, &predicted, 2);
-        assert!(macro_f1 >= floor, "{split}: macro-F1 {macro_f1:.4} below {floor}");
+        assert!(
+            macro_f1 >= floor,
+            "{split}: macro-F1 {macro_f1:.4} below {floor}"
+        );
     }
 }

@@ -11,7 +11,10 @@ fn fast_path_matches_the_crate_on_every_post() {
         return;
     };
     let files = common::all_files(&dir);
-    assert!(files.len() >= 8, "expected the weibo-ced, pheme and liar files, found {files:?}");
+    assert!(
+        files.len() >= 8,
+        "expected the weibo-ced, pheme and liar files, found {files:?}"
+    );
     let mut all: Vec<String> = Vec::new();
     for f in &files {
         all.extend(common::texts(f));
@@ -39,7 +42,9 @@ fn fast_path_matches_the_crate_on_every_post() {
 
 #[test]
 fn hostile_strings_match_the_crate() {
-    let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震"].map(String::from).to_vec();
+    let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震"]
+        .map(String::from)
+        .to_vec();
     let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
     let fast = FastTokenizer::new(&vocab, 0);
     let cases = [
