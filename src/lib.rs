@@ -37,3 +37,8 @@ pub use counts::CleanupCounts;
 pub use error::Error;
 pub use model::{Example, Explanation, Model, Score, ThresholdRule, TrainOptions, Workspace};
 pub use triage::{Labeled, Post};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
