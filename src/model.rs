@@ -210,6 +210,20 @@ pub struct Model {
     calibration: Calibration,
     threshold: f32,
     metadata: TrainingMetadata,
+    /// Per bucket `[idf, weight_0, .., weight_k-1]`, so that scoring a feature touches one
+    /// cache line instead of two tables.
+    scoring_table: Vec<f32>,
+}
+
+/// Interleaves idf and weights per bucket for the fused scoring loop.
+fn scoring_table(idf: &Idf, linear: &LogisticRegression) -> Vec<f32> {
+    let k = linear.outputs();
+    let mut table = Vec::with_capacity(linear.weights.nrows() * (k + 1));
+    for (b, row) in linear.weights.rows().into_iter().enumerate() {
+        table.push(idf.get(b as u32));
+        table.extend(row.iter().copied());
+    }
+    table
 }
 
 /// Per-thread scratch space for scoring; reuse one per thread to avoid allocation.
@@ -780,7 +794,9 @@ impl Model {
             },
             notes: String::new(),
         };
+        let scoring_table = scoring_table(&featurized.idf, &linear);
         Ok(Self {
+            scoring_table,
             tokenizer: backend,
             tokenizer_json,
             features: options.features.clone(),
@@ -917,15 +933,20 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
-        self.featurize(text, workspace)?;
+        features::count_ngrams(
+            &self.features,
+            &self.tokenizer,
+            text,
+            &mut workspace.features,
+            &mut workspace.row,
+        )?;
         let Workspace {
             row,
             margins,
             probabilities,
             ..
         } = workspace;
-        margins.resize(self.linear.outputs(), 0.0);
-        self.linear.margins_into(&row.indices, &row.values, margins);
+        self.fused_margins(row, margins);
         probabilities_into(&self.calibration, &self.positive, margins, probabilities);
         let probability = flag_probability(probabilities, &self.positive);
         let flagged = probability >= threshold.unwrap_or(self.threshold);
@@ -935,6 +956,38 @@ impl Model {
             probability,
             flagged,
         })
+    }
+
+    /// Margins from raw n-gram counts in one pass: tf · idf, the norm and the dot product
+    /// together (the same value as [`Model::featurize`] then the dot product, up to
+    /// rounding order).
+    #[inline]
+    fn fused_margins(&self, counts: &SparseRow, margins: &mut Vec<f32>) {
+        let k = self.linear.outputs();
+        let stride = k + 1;
+        margins.clear();
+        margins.resize(k, 0.0);
+        let mut norm = 0.0f32;
+        for (&b, &count) in counts.indices.iter().zip(&counts.values) {
+            let start = b as usize * stride;
+            let Some(entry) = self.scoring_table.get(start..start + stride) else {
+                continue;
+            };
+            let tf = if !self.features.sublinear_tf || count == 1.0 {
+                count
+            } else {
+                1.0 + count.ln()
+            };
+            let v = tf * entry[0];
+            norm += v * v;
+            for (m, w) in margins.iter_mut().zip(&entry[1..]) {
+                *m += v * w;
+            }
+        }
+        let scale = if norm > 0.0 { norm.sqrt().recip() } else { 0.0 };
+        for (m, b) in margins.iter_mut().zip(self.linear.bias.iter()) {
+            *m = *m * scale + b;
+        }
     }
 
     /// The `k` n-grams of `text` that moved its score most, with their contributions.
@@ -951,6 +1004,7 @@ impl Model {
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();
         let score = self.score_with(text, &mut workspace, None)?;
+        self.featurize(text, &mut workspace)?;
         let direction = self.flag_direction();
         let bias: f32 = self
             .linear
@@ -1203,7 +1257,13 @@ impl Model {
         } else {
             TokenizerBackend::Custom(Box::new(tokenizer))
         };
+        let linear = LogisticRegression {
+            weights,
+            bias: Array1::from_vec(p.bias),
+            iterations: p.metadata.iterations as usize,
+        };
         Ok(Self {
+            scoring_table: scoring_table(&idf, &linear),
             tokenizer: backend,
             tokenizer_json: p.tokenizer_json,
             features: p.features,
@@ -1212,11 +1272,7 @@ impl Model {
             idf,
             labels: p.labels,
             positive: p.positive,
-            linear: LogisticRegression {
-                weights,
-                bias: Array1::from_vec(p.bias),
-                iterations: p.metadata.iterations as usize,
-            },
+            linear,
             calibration: p.calibration,
             threshold: p.threshold,
             metadata: p.metadata,

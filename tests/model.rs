@@ -184,7 +184,11 @@ fn explanation_contributions_sum_to_the_margin() {
         let cal = model.calibration();
         if let rumor_triage::model::Calibration::Platt { a, b } = cal {
             let p = 1.0 / (1.0 + (a * f64::from(all.margin) + b).exp());
-            assert!((p as f32 - all.score.probability).abs() < 1e-4);
+            assert!(
+                (p as f32 - all.score.probability).abs() < 1e-4,
+                "{text}: {p} vs {}",
+                all.score.probability
+            );
         }
         let top3 = model.explain(text, 3).unwrap();
         assert!(top3.top.len() <= 3);
