@@ -5,6 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 /// Totals for one group (a platform or a day).
+///
+/// ```
+/// let g = rumor_triage::counts::GroupCount { total: 3, flagged: 1 };
+/// assert!(g.flagged <= g.total);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCount {
     /// Posts in the group.
@@ -14,6 +19,11 @@ pub struct GroupCount {
 }
 
 /// One account and its flagged posts.
+///
+/// ```
+/// let a = rumor_triage::counts::AccountCount { account: "@a".into(), flagged: 2, total: 5 };
+/// assert_eq!(serde_json::to_value(&a).unwrap()["flagged"], 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountCount {
     /// The account.
@@ -25,6 +35,11 @@ pub struct AccountCount {
 }
 
 /// Aggregated cleanup counts of a labeled run.
+///
+/// ```
+/// let empty = rumor_triage::counts::CountsBuilder::new(5).finish();
+/// assert_eq!((empty.total, empty.flagged), (0, 0));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanupCounts {
     /// Posts counted.
@@ -65,6 +80,15 @@ pub struct CountsBuilder {
 
 impl CountsBuilder {
     /// A builder that keeps the `top` accounts with the most flagged posts.
+    ///
+    /// ```
+    /// let mut b = rumor_triage::counts::CountsBuilder::new(1);
+    /// for account in ["x", "y", "y"] {
+    ///     b.add("rumor", true, Some(account), None, None);
+    /// }
+    /// let c = b.finish();
+    /// assert_eq!((c.top_accounts.len(), c.top_accounts[0].account.as_str(), c.accounts_flagged), (1, "y", 2));
+    /// ```
     pub fn new(top: usize) -> Self {
         Self {
             top,
@@ -72,7 +96,14 @@ impl CountsBuilder {
         }
     }
 
-    /// Counts one labeled post.
+    /// Counts one labeled post: its decided label, whether it is flagged, and its
+    /// account, platform and time when known.
+    ///
+    /// ```
+    /// let mut b = rumor_triage::counts::CountsBuilder::new(10);
+    /// b.add("non-rumor", false, None, Some("weibo"), Some("2014-01-02T03:04:05Z"));
+    /// assert_eq!(b.finish().platforms["weibo"].total, 1);
+    /// ```
     pub fn add(
         &mut self,
         label: &str,
@@ -111,7 +142,12 @@ impl CountsBuilder {
         }
     }
 
-    /// The finished counts.
+    /// The finished counts, with the top accounts sorted by flagged posts (ties by name).
+    ///
+    /// ```
+    /// let c = rumor_triage::counts::CountsBuilder::new(3).finish();
+    /// assert!(c.top_accounts.is_empty());
+    /// ```
     pub fn finish(mut self) -> CleanupCounts {
         let mut accounts: Vec<AccountCount> = self
             .accounts

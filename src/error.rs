@@ -3,6 +3,12 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in rumor-triage.
+///
+/// ```
+/// use rumor_triage::{Error, Model};
+/// let err = Model::from_bytes(b"RUMORTRG\x09\x00\x00\x00").unwrap_err();
+/// assert!(matches!(err, Error::UnsupportedVersion { found: 9, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -29,7 +35,7 @@ pub enum Error {
         supported: u32,
     },
     /// The model file is shorter or longer than its header says.
-    #[error("model file truncated or padded: header says {expected} payload bytes, found {found}")]
+    #[error("model file truncated or padded: expected {expected} bytes, found {found}")]
     Truncated {
         /// Payload bytes the header announces.
         expected: u64,
@@ -68,11 +74,22 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Invalid`] with the given message.
+    ///
+    /// ```
+    /// let e = rumor_triage::Error::invalid("C must be positive");
+    /// assert_eq!(e.to_string(), "invalid input: C must be positive");
+    /// ```
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::Invalid(message.into())
     }
 
     /// Attaches a path to an I/O error.
+    ///
+    /// ```
+    /// let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// let e = rumor_triage::Error::io("model.rtm", io);
+    /// assert!(e.to_string().starts_with("model.rtm: "));
+    /// ```
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

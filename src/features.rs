@@ -56,6 +56,11 @@ pub fn ngram_hash(tokens: &[u64]) -> u64 {
 }
 
 /// How texts become feature rows. Stored in the model; all defaults in one place.
+///
+/// ```
+/// let config = rumor_triage::features::FeatureConfig { hash_bits: 18, ..Default::default() };
+/// assert_eq!(config.buckets(), 262_144);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureConfig {
     /// Number of hash buckets is `2^hash_bits`; 16..=24, default 20.
@@ -115,12 +120,21 @@ impl FeatureConfig {
     }
 
     /// The number of buckets, `2^hash_bits`.
+    ///
+    /// ```
+    /// assert_eq!(rumor_triage::features::FeatureConfig::default().buckets(), 1 << 20);
+    /// ```
     pub fn buckets(&self) -> usize {
         1usize << self.hash_bits
     }
 }
 
 /// A sparse row: strictly increasing bucket indices and their values.
+///
+/// ```
+/// let row = rumor_triage::features::SparseRow { indices: vec![3, 9], values: vec![0.6, 0.8] };
+/// assert_eq!(row.nnz(), 2);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SparseRow {
     /// Bucket indices, strictly increasing.
@@ -146,6 +160,10 @@ impl SparseRow {
     }
 
     /// Number of stored entries.
+    ///
+    /// ```
+    /// assert_eq!(rumor_triage::features::SparseRow::default().nnz(), 0);
+    /// ```
     pub fn nnz(&self) -> usize {
         self.indices.len()
     }
@@ -153,7 +171,7 @@ impl SparseRow {
 
 /// Reusable per-thread scratch space for featurizing.
 #[derive(Debug, Default, Clone)]
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub(crate) text: Buffers,
     keys: Vec<TokenKey>,
     buckets: Vec<u32>,
@@ -225,13 +243,13 @@ pub(crate) fn count_ngrams(
 /// Inverse document frequencies over buckets, as sklearn's smooth idf:
 /// `ln((1 + n) / (1 + df)) + 1`; buckets never seen get the largest value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Idf {
+pub(crate) struct Idf {
     pub(crate) values: Vec<f32>,
 }
 
 impl Idf {
     /// Computes idf from document frequencies over `n_docs` documents.
-    pub fn from_document_frequencies(df: &[u32], n_docs: usize) -> Self {
+    pub(crate) fn from_document_frequencies(df: &[u32], n_docs: usize) -> Self {
         let n = n_docs as f64;
         let values = df
             .iter()
@@ -242,7 +260,7 @@ impl Idf {
 
     /// The idf of bucket `b` (1.0 outside the table).
     #[inline]
-    pub fn get(&self, b: u32) -> f32 {
+    pub(crate) fn get(&self, b: u32) -> f32 {
         self.values.get(b as usize).copied().unwrap_or(1.0)
     }
 }

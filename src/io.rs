@@ -9,6 +9,11 @@ use crate::error::Error;
 use crate::model::Example;
 
 /// Which JSON fields hold what.
+///
+/// ```
+/// let fields = rumor_triage::io::Fields { account: "user".into(), ..Default::default() };
+/// assert_eq!((fields.text.as_str(), fields.account.as_str()), ("text", "user"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
     /// Post id (default `id`).

@@ -39,6 +39,11 @@ pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 52;
 
 /// One labeled training text.
+///
+/// ```
+/// let e = rumor_triage::Example { text: "网传地震".into(), label: "rumor".into() };
+/// assert_eq!(e.label, "rumor");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
     /// The post text.
@@ -196,6 +201,18 @@ struct Payload {
 }
 
 /// A trained model. Cheap to share: every method takes `&self` and it is `Send + Sync`.
+///
+/// ```
+/// let model = rumor_triage::Model::load_default().unwrap();
+/// assert_eq!(model.labels(), ["non-rumor", "rumor"]);
+/// assert_eq!(model.flagged_labels(), ["rumor"]);
+/// assert!((0.0..=1.0).contains(&model.threshold()));
+/// assert!(model.uses_builtin_tokenizer());
+/// assert!(model.tokenizer_json().contains("WordLevel"));
+/// assert_eq!(model.feature_config().hash_bits, 20);
+/// assert!(model.nonzero_buckets() > 0);
+/// assert_eq!(model.metadata().seed, 42);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Model {
     tokenizer: TokenizerBackend,
@@ -236,6 +253,11 @@ pub struct Workspace {
 }
 
 /// The verdict on one text.
+///
+/// ```
+/// let s = rumor_triage::Model::load_default().unwrap().score("hello").unwrap();
+/// assert_eq!(s.flagged, s.label == "rumor");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     /// The decided label: for a binary model the flagged label when `flagged`, else the
@@ -306,6 +328,14 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     }
 }
 
+/// ```
+/// let folds = rumor_triage::model::stratified_folds(&[0, 0, 0, 1, 1, 1], 3, 42);
+/// for fold in 0..3 {
+///     let members: Vec<usize> = (0..6).filter(|&i| folds[i] == fold).collect();
+///     assert_eq!(members.len(), 2);
+/// }
+/// ```
+///
 /// Stratified fold of each row: rows of each class are shuffled with `seed` and dealt out
 /// round-robin, so every fold gets each class in proportion.
 pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize> {
@@ -1081,7 +1111,17 @@ impl Model {
             .collect()
     }
 
-    /// The model file's bytes.
+    /// The model file's bytes (what [`Model::save`] writes and [`Model::from_bytes`] reads).
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let bytes = model.to_bytes().unwrap();
+    /// assert_eq!(&bytes[..8], rumor_triage::model::MAGIC);
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("copy.rtm");
+    /// model.save(&path).unwrap();
+    /// assert_eq!(rumor_triage::Model::load(&path).unwrap().to_bytes().unwrap(), bytes);
+    /// ```
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let (df_indices, df_values): (Vec<u32>, Vec<u32>) = self
             .df
@@ -1161,17 +1201,25 @@ impl Model {
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(Error::NotAModel);
         }
-        let header = bytes.get(..HEADER_LEN).ok_or(Error::Truncated {
-            expected: 0,
-            found: 0,
-        })?;
-        let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+        let version_bytes: [u8; 4] =
+            bytes
+                .get(8..12)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Error::Truncated {
+                    expected: HEADER_LEN as u64,
+                    found: bytes.len() as u64,
+                })?;
+        let version = u32::from_le_bytes(version_bytes);
         if version > FORMAT_VERSION || version == 0 {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
             });
         }
+        let header = bytes.get(..HEADER_LEN).ok_or(Error::Truncated {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        })?;
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(&header[12..20]);
         let expected = u64::from_le_bytes(len_bytes);

@@ -312,7 +312,7 @@ type ReplacePass = (u8, &'static str, fn(&[u8]) -> usize);
 
 /// Runs the built-in normalizer and pre-tokenizer over `text`, calling `word` for each
 /// pre-vocabulary word with whether it is a single CJK ideograph.
-pub fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&str, bool)) {
+pub(crate) fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&str, bool)) {
     let Buffers { first, second } = buffers;
     normalize_clean_lower(text, first, second);
     // `second` holds the text; each replacement pass writes into the other buffer.

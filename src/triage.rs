@@ -13,6 +13,11 @@ use crate::io::Fields;
 use crate::model::{Model, Score, Workspace};
 
 /// A post to triage.
+///
+/// ```
+/// let post: rumor_triage::Post = serde_json::from_str(r#"{"id":"1","text":"hi","platform":"weibo"}"#).unwrap();
+/// assert_eq!(post.platform.as_deref(), Some("weibo"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
     /// The post's id.
@@ -123,6 +128,11 @@ impl RejectReason {
 }
 
 /// Settings of the streaming scorer.
+///
+/// ```
+/// let options = rumor_triage::triage::StreamOptions { only_flagged: true, ..Default::default() };
+/// assert_eq!(options.max_line_bytes, 1 << 20);
+/// ```
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
     /// Field names.
