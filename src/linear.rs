@@ -39,6 +39,11 @@ pub struct SparseMatrix {
 
 impl SparseMatrix {
     /// An empty matrix with `n_features` columns.
+    ///
+    /// ```
+    /// use linfa::dataset::Records;
+    /// assert_eq!(rumor_triage::linear::SparseMatrix::new(16).nsamples(), 0);
+    /// ```
     pub fn new(n_features: usize) -> Self {
         Self {
             n_features,
@@ -49,6 +54,13 @@ impl SparseMatrix {
     }
 
     /// Appends a row; its indices must be strictly increasing and below `n_features`.
+    ///
+    /// ```
+    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// let mut m = SparseMatrix::new(4);
+    /// assert!(m.push(&SparseRow { indices: vec![2, 1], values: vec![1.0, 1.0] }).is_err());
+    /// assert!(m.push(&SparseRow { indices: vec![9], values: vec![1.0] }).is_err());
+    /// ```
     pub fn push(&mut self, row: &SparseRow) -> Result<(), Error> {
         let increasing = row.indices.windows(2).all(|w| w[0] < w[1]);
         let in_range = row
@@ -66,13 +78,30 @@ impl SparseMatrix {
         Ok(())
     }
 
-    /// Row `i` as (indices, values).
+    /// Row `i` as (indices, values); `i` must be below `nsamples()`.
+    ///
+    /// ```
+    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// let mut m = SparseMatrix::new(4);
+    /// m.push(&SparseRow { indices: vec![1], values: vec![0.5] }).unwrap();
+    /// assert_eq!(m.row(0), (&[1u32][..], &[0.5f32][..]));
+    /// ```
     pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
         let (a, b) = (self.indptr[i], self.indptr[i + 1]);
         (&self.indices[a..b], &self.values[a..b])
     }
 
     /// The rows `rows` (in that order) as a new matrix.
+    ///
+    /// ```
+    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// let mut m = SparseMatrix::new(4);
+    /// for i in 0..3u32 {
+    ///     m.push(&SparseRow { indices: vec![i], values: vec![1.0] }).unwrap();
+    /// }
+    /// let picked = m.select(&[2, 0]);
+    /// assert_eq!((picked.row(0).0, picked.nnz()), (&[2u32][..], 2));
+    /// ```
     pub fn select(&self, rows: &[usize]) -> Self {
         let mut out = Self::new(self.n_features);
         for &r in rows {
@@ -101,6 +130,10 @@ impl Records for SparseMatrix {
 }
 
 /// Whether to reweight classes inversely to their frequency.
+///
+/// ```
+/// assert_eq!(rumor_triage::linear::ClassWeight::default(), rumor_triage::linear::ClassWeight::Uniform);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum ClassWeight {
     /// Every sample counts once (default).
@@ -112,6 +145,13 @@ pub enum ClassWeight {
 
 /// Checked hyperparameters of [`LogisticRegression`]. Build them with
 /// [`LogisticRegressionParams`].
+///
+/// ```
+/// use linfa::ParamGuard;
+/// let checked = rumor_triage::linear::LogisticRegressionParams::new(3).c(2.0).check().unwrap();
+/// assert_eq!((checked.c(), checked.n_classes()), (2.0, 3));
+/// assert!(rumor_triage::linear::LogisticRegressionParams::new(2).c(-1.0).check().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionValidParams {
     c: f64,
@@ -213,6 +253,18 @@ impl ParamGuard for LogisticRegressionParams {
 }
 
 /// A fitted linear model: `outputs` margins per row (1 for binary, else one per class).
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// let model = rumor_triage::linear::LogisticRegression {
+///     weights: Array2::from_shape_vec((3, 1), vec![0.0, 2.0, -1.0]).unwrap(),
+///     bias: array![0.5],
+///     iterations: 0,
+/// };
+/// let mut margin = [0.0f32];
+/// model.margins_into(&[1, 2], &[1.0, 1.0], &mut margin);
+/// assert_eq!((model.outputs(), margin[0]), (1, 1.5));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogisticRegression {
     /// Weights, shape `(n_features, outputs)`.

@@ -122,6 +122,11 @@ pub(crate) fn builtin_vocab_of(tokenizer: &Tokenizer) -> Result<Option<Vec<Strin
     ))
 }
 
+/// ```
+/// let vocab = rumor_triage::text::learn_vocabulary(["a b b", "b c"].into_iter(), 2);
+/// assert_eq!(vocab, ["b"]);
+/// ```
+///
 /// Counts the pre-vocabulary words of a corpus with the fast path, most frequent first
 /// (ties by word), keeping words seen at least `min_count` times. This is the ordering the
 /// crate's `WordLevelTrainer` uses.
@@ -146,6 +151,12 @@ pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64
 }
 
 /// Reusable scratch space for the fast path, so that tokenizing allocates nothing once warm.
+///
+/// ```
+/// let mut buffers = rumor_triage::text::Buffers::default();
+/// let fast = rumor_triage::text::FastTokenizer::new(&[], 0);
+/// fast.tokens("x", &mut buffers, |t| assert_eq!(t, "[UNK]"));
+/// ```
 #[derive(Default, Debug, Clone)]
 pub struct Buffers {
     first: String,
@@ -153,6 +164,11 @@ pub struct Buffers {
 }
 
 /// Checks whether `c` gets a token of its own as a CJK ideograph (the crate's definition).
+///
+/// ```
+/// assert!(rumor_triage::text::is_cjk_ideograph('谣'));
+/// assert!(!rumor_triage::text::is_cjk_ideograph('あ'));
+/// ```
 #[inline]
 pub fn is_cjk_ideograph(c: char) -> bool {
     matches!(
@@ -409,6 +425,11 @@ fn split_words(text: &str, word: &mut impl FnMut(&str, bool)) {
     }
 }
 
+/// ```
+/// let key = rumor_triage::text::TokenKey { hash: rumor_triage::features::token_hash("谣", 0), cjk: true };
+/// assert!(key.cjk);
+/// ```
+///
 /// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
 /// single CJK ideograph (which admits longer n-grams).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,11 +471,22 @@ impl FastTokenizer {
     }
 
     /// Number of words in the vocabulary (without `[UNK]`).
+    ///
+    /// ```
+    /// assert_eq!(rumor_triage::text::FastTokenizer::new(&["a".into()], 0).vocab_len(), 1);
+    /// ```
     pub fn vocab_len(&self) -> usize {
         self.hashes.len()
     }
 
     /// Calls `key` for each token of `text`.
+    ///
+    /// ```
+    /// use rumor_triage::text::{Buffers, FastTokenizer};
+    /// let mut n = 0;
+    /// FastTokenizer::new(&[], 0).keys("a b 谣言", &mut Buffers::default(), |_| n += 1);
+    /// assert_eq!(n, 4);
+    /// ```
     #[inline]
     pub fn keys(&self, text: &str, buffers: &mut Buffers, mut key: impl FnMut(TokenKey)) {
         for_each_word(text, buffers, |word, cjk| {
@@ -477,6 +509,11 @@ impl FastTokenizer {
 }
 
 /// Which implementation turns a text into tokens.
+///
+/// ```
+/// let model = rumor_triage::Model::load_default().unwrap();
+/// assert!(matches!(model.tokenizer(), rumor_triage::text::TokenizerBackend::Builtin(_)));
+/// ```
 #[derive(Debug, Clone)]
 pub enum TokenizerBackend {
     /// The built-in pipeline through [`FastTokenizer`].
@@ -487,6 +524,13 @@ pub enum TokenizerBackend {
 
 impl TokenizerBackend {
     /// Calls `token` with the text and key of each token of `text`.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let mut tokens = Vec::new();
+    /// model.tokenizer().for_each_token("RT @bbc", 0, &mut Default::default(), |t, _| tokens.push(t.to_owned())).unwrap();
+    /// assert_eq!(tokens, ["rt", "xxuser", "bbc"]);
+    /// ```
     ///
     /// For a custom tokenizer a failing `encode` yields an error.
     pub fn for_each_token(
@@ -531,6 +575,13 @@ impl TokenizerBackend {
     }
 
     /// Calls `key` for each token of `text` (the hot path).
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let mut n = 0;
+    /// model.tokenizer().for_each_key("网传", 0, &mut Default::default(), |_| n += 1).unwrap();
+    /// assert_eq!(n, 2);
+    /// ```
     #[inline]
     pub fn for_each_key(
         &self,
