@@ -328,22 +328,27 @@ impl PredictInplace<SparseMatrix, Array1<usize>> for LogisticRegression {
             *target = if row.len() == 1 {
                 usize::from(row[0] > 0.0)
             } else {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                        if v > best.1 {
-                            (i, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
+                argmax(row.iter().copied())
             };
         }
     }
     fn default_target(&self, x: &SparseMatrix) -> Array1<usize> {
         Array1::zeros(x.nsamples())
     }
+}
+
+/// Index of the largest value (the first on ties; 0 when empty).
+pub(crate) fn argmax(values: impl Iterator<Item = f32>) -> usize {
+    values
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
 }
 
 /// A deterministic SplitMix64 stream, for the coordinate order.

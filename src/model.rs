@@ -907,15 +907,21 @@ impl Model {
             .count()
     }
 
-    /// The weighted feature row of `text` (sorted buckets, tf·idf, L2-normalized).
-    pub fn featurize(&self, text: &str, workspace: &mut Workspace) -> Result<(), Error> {
+    /// Hashed n-gram counts of `text` into `workspace.row`.
+    fn count(&self, text: &str, workspace: &mut Workspace) -> Result<(), Error> {
         features::count_ngrams(
             &self.features,
             &self.tokenizer,
             text,
             &mut workspace.features,
             &mut workspace.row,
-        )?;
+        )
+        .map(|_| ())
+    }
+
+    /// The weighted feature row of `text` (sorted buckets, tf·idf, L2-normalized).
+    pub fn featurize(&self, text: &str, workspace: &mut Workspace) -> Result<(), Error> {
+        self.count(text, workspace)?;
         features::weigh(&self.features, &self.idf, &mut workspace.row);
         Ok(())
     }
@@ -963,13 +969,7 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
-        features::count_ngrams(
-            &self.features,
-            &self.tokenizer,
-            text,
-            &mut workspace.features,
-            &mut workspace.row,
-        )?;
+        self.count(text, workspace)?;
         let Workspace {
             row,
             margins,
@@ -1334,17 +1334,7 @@ fn decide(probabilities: &[f32], positive: &[bool], flagged: bool) -> usize {
         let flag_index = usize::from(positive.get(1).copied().unwrap_or(false));
         return if flagged { flag_index } else { 1 - flag_index };
     }
-    probabilities
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
-            if p > best.1 {
-                (i, p)
-            } else {
-                best
-            }
-        })
-        .0
+    crate::linear::argmax(probabilities.iter().copied())
 }
 
 fn delta_encode(sorted: &[u32]) -> Vec<u32> {
