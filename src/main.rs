@@ -3,16 +3,20 @@
 //! Exit codes follow ripgrep: 0 all good, 1 some input lines were rejected, 2 a fatal error.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use rumor_triage::features::FeatureConfig;
 use rumor_triage::io::{read_examples, Fields};
 use rumor_triage::linear::ClassWeight;
-use rumor_triage::triage::{counts_from_scored, score_stream, StreamOptions};
+use rumor_triage::triage::{
+    counts_from_scored, decompress_if_gzip, score_stream_with_progress, StreamOptions,
+};
 use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
 
 #[derive(Parser)]
@@ -240,16 +244,56 @@ fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     Ok(())
 }
 
-fn open_input(input: &str) -> Result<Box<dyn BufRead>, Error> {
-    if input == "-" {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::io::stdin(),
-        )))
+/// Counts the bytes read through it, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An opened input: the reader, the size when known, and a counter of raw bytes read.
+type Input = (Box<dyn BufRead>, Option<u64>, Arc<AtomicU64>);
+
+/// Opens a file or stdin (`-`), gzip-decompressed when it starts with the gzip magic.
+fn open_input(input: &str) -> Result<Input, Error> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let (raw, size): (Box<dyn Read>, Option<u64>) = if input == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
         let file = File::open(input).map_err(|e| Error::io(input, e))?;
-        Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let counting = Counting {
+        inner: raw,
+        bytes: Arc::clone(&bytes),
+    };
+    let reader = decompress_if_gzip(BufReader::with_capacity(1 << 16, counting))?;
+    Ok((reader, size, bytes))
+}
+
+/// A progress bar on stderr, only when stderr is a terminal and `--quiet` is not given.
+fn progress_bar(quiet: bool, size: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
     }
+    let bar = match size {
+        Some(total) => indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {percent:>3}% {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        ),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    Some(bar)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
@@ -361,7 +405,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         } => {
             set_threads(threads)?;
             let model = load_model(&model)?;
-            let reader = open_input(&input)?;
+            let (reader, size, bytes_read) = open_input(&input)?;
             let options = StreamOptions {
                 fields: fields.fields(),
                 max_line_bytes,
@@ -383,13 +427,26 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 )),
                 None => None,
             };
-            let result = score_stream(
+            let bar = progress_bar(quiet, size);
+            let started = Instant::now();
+            let mut on_chunk = |lines: u64| {
+                if let Some(bar) = &bar {
+                    bar.set_position(bytes_read.load(Ordering::Relaxed));
+                    let rate = lines as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("{lines} posts, {rate:.0} posts/s"));
+                }
+            };
+            let result = score_stream_with_progress(
                 &model,
                 reader,
                 &mut writer,
                 reject_writer.as_mut().map(|w| w as &mut dyn Write),
                 &options,
+                &mut on_chunk,
             )?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             writer.flush()?;
             if let Some(path) = &counts {
                 write_json(path, &result.counts)?;
@@ -453,7 +510,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Counts { input, top } => {
-            let (counts, skipped) = counts_from_scored(open_input(&input)?, top)?;
+            let (counts, skipped) = counts_from_scored(open_input(&input)?.0, top)?;
             println!("{}", serde_json::to_string_pretty(&counts)?);
             if skipped > 0 {
                 eprintln!(
@@ -485,7 +542,6 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let out = serde_json::to_string_pretty(&info)?;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{out}")?;
-            let _ = std::io::stderr().is_terminal();
             Ok(ExitCode::SUCCESS)
         }
     }

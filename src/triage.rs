@@ -364,6 +364,32 @@ fn score_line(
     }
 }
 
+/// Wraps `reader` in a gzip decoder when its first bytes are the gzip magic (`1f 8b`), so
+/// compressed and plain dumps are read alike (concatenated gzip members included).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// gz.write_all(b"{\"text\":\"hi\"}\n").unwrap();
+/// let compressed = gz.finish().unwrap();
+/// let mut plain = String::new();
+/// rumor_triage::triage::decompress_if_gzip(std::io::Cursor::new(compressed)).unwrap().read_to_string(&mut plain).unwrap();
+/// assert_eq!(plain, "{\"text\":\"hi\"}\n");
+/// ```
+pub fn decompress_if_gzip<'a>(
+    mut reader: impl BufRead + 'a,
+) -> Result<Box<dyn BufRead + 'a>, Error> {
+    let head = reader.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
 /// Scores a JSONL stream: one output line per input line, in input order, each chunk scored
 /// in parallel and flushed; rejects go to `rejects` when given, else inline.
 ///
@@ -378,10 +404,31 @@ fn score_line(
 /// ```
 pub fn score_stream(
     model: &Model,
+    input: impl BufRead,
+    output: &mut dyn Write,
+    rejects: Option<&mut dyn Write>,
+    options: &StreamOptions,
+) -> Result<Summary, Error> {
+    score_stream_with_progress(model, input, output, rejects, options, &mut |_| {})
+}
+
+/// [`score_stream`], calling `progress` with the lines read so far after each chunk.
+///
+/// ```
+/// use rumor_triage::{triage::{score_stream_with_progress, StreamOptions}, Model};
+/// let model = Model::load_default().unwrap();
+/// let mut seen = Vec::new();
+/// let options = StreamOptions { chunk_lines: 1, ..Default::default() };
+/// score_stream_with_progress(&model, "{\"text\":\"a\"}\n{\"text\":\"b\"}\n".as_bytes(), &mut Vec::new(), None, &options, &mut |n| seen.push(n)).unwrap();
+/// assert_eq!(seen, [1, 2]);
+/// ```
+pub fn score_stream_with_progress(
+    model: &Model,
     mut input: impl BufRead,
     output: &mut dyn Write,
     mut rejects: Option<&mut dyn Write>,
     options: &StreamOptions,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<Summary, Error> {
     let start = Instant::now();
     let mut summary = Summary::default();
@@ -457,6 +504,7 @@ pub fn score_stream(
         if let Some(r) = rejects.as_mut() {
             r.flush()?;
         }
+        progress(summary.read);
     }
     if summary.read != summary.scored + summary.rejected {
         return Err(Error::invalid(format!(

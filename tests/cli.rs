@@ -178,3 +178,39 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn gzip_input_gives_the_same_output_as_plain() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("posts.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&std::fs::read(seeds()).unwrap()).unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    let plain = bin().arg("score").arg(seeds()).output().unwrap();
+    let packed = bin().arg("score").arg(&gz).output().unwrap();
+    assert!(plain.status.success() && packed.status.success());
+    assert!(!plain.stdout.is_empty());
+    assert_eq!(plain.stdout, packed.stdout);
+}
+
+#[test]
+fn one_and_two_threads_give_the_same_output() {
+    let Some(data) = common::data_or_skip("one_and_two_threads_give_the_same_output") else {
+        return;
+    };
+    let input = data.join("pheme/test.jsonl");
+    let run = |threads: &str| {
+        let out = bin()
+            .arg("score")
+            .arg(&input)
+            .args(["--threads", threads, "--explain", "3"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let one = run("1");
+    assert_eq!(String::from_utf8_lossy(&one).lines().count(), 863);
+    assert_eq!(one, run("2"));
+}
