@@ -4,6 +4,9 @@ use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use std::borrow::Cow;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -236,12 +239,127 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Lin
     Ok(Some(Line::Bytes(buf)))
 }
 
-fn field_string(value: &Value, name: &str) -> Option<String> {
-    match value.get(name)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// A JSON value as the scorer needs it: a string (borrowed from the line when it has no
+/// escapes), a number in its JSON spelling, or anything else (skipped).
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Number(String),
+    Other,
+}
+
+impl Scalar<'_> {
+    fn into_string(self) -> Option<String> {
+        match self {
+            Scalar::Text(s) => Some(s.into_owned()),
+            Scalar::Number(n) => Some(n),
+            Scalar::Other => None,
+        }
     }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(
+            serde_json::Number::from_f64(v)
+                .map_or(Scalar::Other, |n| Scalar::Number(n.to_string())),
+        )
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// The configured fields of one JSONL object; the rest of the object is skipped unbuilt.
+#[derive(Default)]
+struct LineFields<'a> {
+    text: Option<Scalar<'a>>,
+    id: Option<Scalar<'a>>,
+    account: Option<Scalar<'a>>,
+    platform: Option<Scalar<'a>>,
+    time: Option<Scalar<'a>>,
+}
+
+/// Parses a line into [`LineFields`], picking out the fields named in `Fields`.
+struct LineSeed<'f>(&'f Fields);
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = LineFields<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_> {
+    type Value = LineFields<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let f = self.0;
+        let mut out = LineFields::default();
+        while let Some(Scalar::Text(key)) = map.next_key::<Scalar<'de>>()? {
+            let slot = if key == f.text.as_str() {
+                &mut out.text
+            } else if key == f.id.as_str() {
+                &mut out.id
+            } else if key == f.account.as_str() {
+                &mut out.account
+            } else if key == f.platform.as_str() {
+                &mut out.platform
+            } else if key == f.time.as_str() {
+                &mut out.time
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            *slot = Some(map.next_value::<Scalar<'de>>()?);
+        }
+        Ok(out)
+    }
+}
+
+/// Appends `s` to `out` as a JSON string.
+fn push_json_string(out: &mut String, s: &str) {
+    let escaped = serde_json::to_string(s).unwrap_or_else(|_| "null".to_owned());
+    out.push_str(&escaped);
 }
 
 enum Outcome {
@@ -295,9 +413,13 @@ fn score_line(
             "line is not valid UTF-8",
         );
     };
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => {
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let parsed = LineSeed(&options.fields)
+        .deserialize(&mut parser)
+        .and_then(|fields| parser.end().map(|()| fields));
+    let fields = match parsed {
+        Ok(fields) => fields,
+        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
             return reject(
                 line_no,
                 offset,
@@ -308,7 +430,7 @@ fn score_line(
         Err(e) => return reject(line_no, offset, RejectReason::BadJson, &e.to_string()),
     };
     let f = &options.fields;
-    let Some(Value::String(body)) = value.get(&f.text) else {
+    let Some(Scalar::Text(body)) = fields.text else {
         return reject(
             line_no,
             offset,
@@ -317,34 +439,28 @@ fn score_line(
         );
     };
     let post = Post {
-        id: field_string(&value, &f.id).unwrap_or_else(|| line_no.to_string()),
+        id: fields
+            .id
+            .and_then(Scalar::into_string)
+            .unwrap_or_else(|| line_no.to_string()),
         text: String::new(),
-        account: field_string(&value, &f.account),
-        platform: field_string(&value, &f.platform),
-        time: field_string(&value, &f.time),
+        account: fields.account.and_then(Scalar::into_string),
+        platform: fields.platform.and_then(Scalar::into_string),
+        time: fields.time.and_then(Scalar::into_string),
     };
+    let body: &str = &body;
     let score = match model.score_with(body, ws, options.threshold) {
         Ok(s) => s,
         Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
     };
-    let mut out = serde_json::Map::new();
-    out.insert("line".into(), line_no.into());
-    out.insert("id".into(), post.id.clone().into());
-    out.insert("label".into(), score.label.clone().into());
-    out.insert(
-        "probability".into(),
-        serde_json::Number::from_f64(f64::from(score.probability))
-            .map_or(Value::Null, Value::Number),
-    );
-    out.insert("flagged".into(), score.flagged.into());
-    for (key, v) in [
-        ("account", &post.account),
-        ("platform", &post.platform),
-        ("time", &post.time),
-    ] {
-        if let Some(v) = v {
-            out.insert(key.into(), v.clone().into());
-        }
+    // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
+    // platform, probability, time.
+    let mut out = String::with_capacity(160);
+    out.push('{');
+    if let Some(account) = &post.account {
+        out.push_str("\"account\":");
+        push_json_string(&mut out, account);
+        out.push(',');
     }
     if score.flagged && options.explain > 0 {
         if let Ok(why) = model.explain(body, options.explain) {
@@ -353,11 +469,35 @@ fn score_line(
                 .iter()
                 .map(|c| serde_json::json!({"ngram": c.ngram, "contribution": c.contribution}))
                 .collect();
-            out.insert("explain".into(), top.into());
+            out.push_str("\"explain\":");
+            out.push_str(&Value::from(top).to_string());
+            out.push(',');
         }
     }
+    out.push_str(if score.flagged {
+        "\"flagged\":true,\"id\":"
+    } else {
+        "\"flagged\":false,\"id\":"
+    });
+    push_json_string(&mut out, &post.id);
+    out.push_str(",\"label\":");
+    push_json_string(&mut out, &score.label);
+    out.push_str(&format!(",\"line\":{line_no}"));
+    if let Some(platform) = &post.platform {
+        out.push_str(",\"platform\":");
+        push_json_string(&mut out, platform);
+    }
+    out.push_str(",\"probability\":");
+    out.push_str(
+        &serde_json::to_string(&f64::from(score.probability)).unwrap_or_else(|_| "null".to_owned()),
+    );
+    if let Some(time) = &post.time {
+        out.push_str(",\"time\":");
+        push_json_string(&mut out, time);
+    }
+    out.push('}');
     Outcome::Scored {
-        line: Value::Object(out).to_string(),
+        line: out,
         label: score.label,
         flagged: score.flagged,
         post,

@@ -214,3 +214,51 @@ fn one_and_two_threads_give_the_same_output() {
     assert_eq!(String::from_utf8_lossy(&one).lines().count(), 863);
     assert_eq!(one, run("2"));
 }
+
+#[test]
+fn fields_are_picked_out_of_any_json_object() {
+    use rumor_triage::triage::{score_stream, StreamOptions};
+    let model = rumor_triage::Model::load_default().unwrap();
+    let input = concat!(
+        r#"{"meta":{"text":"nested, not the text"},"text":"esc\u00e9 \"quoted\" \n line","id":12,"user":"@u","tags":[1,{"a":2}]}"#,
+        "\n",
+        r#"{"text":"first","text":"网传地震","time":1.5e3,"account":true}"#,
+        "\n",
+        r#"["not","an","object"]"#,
+        "\n",
+    );
+    let options = StreamOptions {
+        fields: rumor_triage::io::Fields {
+            account: "user".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let summary = score_stream(&model, input.as_bytes(), &mut out, None, &options).unwrap();
+    assert_eq!((summary.read, summary.scored, summary.rejected), (3, 2, 1));
+    let got = lines(&out);
+    assert_eq!(
+        (got[0]["id"].as_str(), got[0]["account"].as_str()),
+        (Some("12"), Some("@u"))
+    );
+    let escaped = model.score("esc\u{e9} \"quoted\" \n line").unwrap();
+    assert_eq!(
+        got[0]["probability"].as_f64().unwrap() as f32,
+        escaped.probability
+    );
+    // The last duplicate key wins, as in serde_json's own Value.
+    let second = model.score("网传地震").unwrap();
+    assert_eq!(
+        got[1]["probability"].as_f64().unwrap() as f32,
+        second.probability
+    );
+    assert_eq!(
+        (got[1]["time"].as_str(), got[1].get("account")),
+        (Some("1500.0"), None)
+    );
+    assert_eq!(
+        (got[2]["error"].as_str(), got[2]["detail"].as_str()),
+        (Some("bad_json"), Some("line is not a JSON object"))
+    );
+}
