@@ -686,13 +686,6 @@ impl Model {
             )));
         }
 
-        let trace = std::env::var_os("RUMOR_TRIAGE_TRACE").is_some();
-        let clock = std::time::Instant::now();
-        let lap = |what: &str| {
-            if trace {
-                eprintln!("train: {what} at {:.3} s", clock.elapsed().as_secs_f64());
-            }
-        };
         let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
         let (backend, tokenizer_json) = match &options.tokenizer {
             None => {
@@ -708,10 +701,8 @@ impl Model {
                 tokenizer.to_string(false).map_err(Error::Tokenizer)?,
             ),
         };
-        lap("tokenizer ready");
         let featurized = featurize_training(&backend, &options.features, &texts, options.min_df)?;
 
-        lap("features ready");
         let sample_weights: Vec<f32> = match options.class_weight {
             ClassWeight::Uniform => vec![1.0; targets.len()],
             ClassWeight::Balanced => targets
@@ -765,7 +756,6 @@ impl Model {
                 .zip(&margins)
                 .for_each(|(h, m)| *h = *m);
         }
-        lap("held-out fits done");
         let calibration = if outputs == 1 {
             let toward_flag: Array1<f32> = held_out
                 .column(0)
@@ -802,9 +792,7 @@ impl Model {
 
         let data = DatasetBase::new(featurized.matrix, Array1::from_vec(targets))
             .with_weights(Array1::from_vec(sample_weights));
-        lap("calibrated");
         let linear = params.fit(&data)?;
-        lap("final fit done");
         let metadata = TrainingMetadata {
             trainer_version: env!("CARGO_PKG_VERSION").to_owned(),
             data_digest: digest(examples),
