@@ -328,6 +328,9 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     }
 }
 
+/// Stratified fold of each row: rows of each class are shuffled with `seed` and dealt out
+/// round-robin, so every fold gets each class in proportion.
+///
 /// ```
 /// let folds = rumor_triage::model::stratified_folds(&[0, 0, 0, 1, 1, 1], 3, 42);
 /// for fold in 0..3 {
@@ -335,9 +338,6 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
 ///     assert_eq!(members.len(), 2);
 /// }
 /// ```
-///
-/// Stratified fold of each row: rows of each class are shuffled with `seed` and dealt out
-/// round-robin, so every fold gets each class in proportion.
 pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize> {
     let classes = targets.iter().copied().max().map_or(0, |m| m + 1);
     let mut fold_of = vec![0; targets.len()];
@@ -1022,7 +1022,8 @@ impl Model {
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();
         let score = self.score_with(text, &mut workspace, None)?;
-        self.featurize(text, &mut workspace)?;
+        // `score_with` leaves the n-gram counts in the row; weigh them instead of recounting.
+        features::weigh(&self.features, &self.idf, &mut workspace.row);
         let direction = self.flag_direction();
         let bias: f32 = self
             .linear

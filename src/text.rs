@@ -122,14 +122,14 @@ pub(crate) fn builtin_vocab_of(tokenizer: &Tokenizer) -> Result<Option<Vec<Strin
     ))
 }
 
+/// Counts the pre-vocabulary words of a corpus with the fast path, most frequent first
+/// (ties by word), keeping words seen at least `min_count` times. This is the ordering the
+/// crate's `WordLevelTrainer` uses.
+///
 /// ```
 /// let vocab = rumor_triage::text::learn_vocabulary(["a b b", "b c"].into_iter(), 2);
 /// assert_eq!(vocab, ["b"]);
 /// ```
-///
-/// Counts the pre-vocabulary words of a corpus with the fast path, most frequent first
-/// (ties by word), keeping words seen at least `min_count` times. This is the ordering the
-/// crate's `WordLevelTrainer` uses.
 pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64) -> Vec<String> {
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut buffers = Buffers::default();
@@ -425,13 +425,13 @@ fn split_words(text: &str, word: &mut impl FnMut(&str, bool)) {
     }
 }
 
+/// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
+/// single CJK ideograph (which admits longer n-grams).
+///
 /// ```
 /// let key = rumor_triage::text::TokenKey { hash: rumor_triage::features::token_hash("谣", 0), cjk: true };
 /// assert!(key.cjk);
 /// ```
-///
-/// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
-/// single CJK ideograph (which admits longer n-grams).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenKey {
     /// [`token_hash`] of the token's text under the model's seed.
@@ -479,6 +479,21 @@ impl FastTokenizer {
         self.hashes.len()
     }
 
+    /// Calls `token` with the text (`[UNK]` for an unknown word) and key of each token.
+    #[inline]
+    fn for_each(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str, TokenKey)) {
+        for_each_word(text, buffers, |word, cjk| match self.hashes.get(word) {
+            Some(&hash) => token(word, TokenKey { hash, cjk }),
+            None => token(
+                UNK_TOKEN,
+                TokenKey {
+                    hash: self.unk_hash,
+                    cjk,
+                },
+            ),
+        });
+    }
+
     /// Calls `key` for each token of `text`.
     ///
     /// ```
@@ -489,22 +504,13 @@ impl FastTokenizer {
     /// ```
     #[inline]
     pub fn keys(&self, text: &str, buffers: &mut Buffers, mut key: impl FnMut(TokenKey)) {
-        for_each_word(text, buffers, |word, cjk| {
-            let hash = self.hashes.get(word).copied().unwrap_or(self.unk_hash);
-            key(TokenKey { hash, cjk });
-        });
+        self.for_each(text, buffers, |_, k| key(k));
     }
 
     /// Calls `token` with the text of each token of `text` (`[UNK]` for unknown words),
     /// exactly as the crate's `encode(..).get_tokens()` would give them.
     pub fn tokens(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str)) {
-        for_each_word(text, buffers, |word, _| {
-            if self.hashes.contains_key(word) {
-                token(word);
-            } else {
-                token(UNK_TOKEN);
-            }
-        });
+        self.for_each(text, buffers, |t, _| token(t));
     }
 }
 
@@ -542,18 +548,7 @@ impl TokenizerBackend {
     ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
-                for_each_word(text, buffers, |word, cjk| {
-                    match fast.hashes.get(word) {
-                        Some(&hash) => token(word, TokenKey { hash, cjk }),
-                        None => token(
-                            UNK_TOKEN,
-                            TokenKey {
-                                hash: fast.unk_hash,
-                                cjk,
-                            },
-                        ),
-                    };
-                });
+                fast.for_each(text, buffers, token);
                 Ok(())
             }
             TokenizerBackend::Custom(tokenizer) => {
