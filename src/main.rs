@@ -15,7 +15,7 @@ use rumor_triage::features::FeatureConfig;
 use rumor_triage::io::{read_examples, Fields};
 use rumor_triage::linear::ClassWeight;
 use rumor_triage::triage::{
-    counts_from_scored, decompress_if_gzip, score_stream_with_progress, StreamOptions,
+    counts_from_scored, decompress_if_gzip, score_stream_with_progress, InputFormat, StreamOptions,
 };
 use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
 
@@ -120,11 +120,14 @@ enum Command {
         #[arg(long)]
         tokenizer: Option<PathBuf>,
     },
-    /// Score a JSONL dump: one output line per input line.
+    /// Score a JSONL or CSV dump: one output line per input record.
     Score {
-        /// Input JSONL, or - for stdin.
+        /// Input JSONL or CSV (plain or gzip), or - for stdin.
         #[arg(default_value = "-")]
         input: String,
+        /// Input format; auto means CSV for a name ending in .csv or .csv.gz, else JSONL.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "jsonl", "csv"])]
+        format: String,
         /// Model file (default: the shipped model).
         #[arg(long)]
         model: Option<PathBuf>,
@@ -157,8 +160,8 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// No summary on stderr.
-        #[arg(long)]
+        /// No summary or progress bar on stderr.
+        #[arg(long, short)]
         quiet: bool,
     },
     /// Evaluate a model on a labeled JSONL file.
@@ -390,6 +393,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Score {
             input,
+            format,
             model,
             out,
             fields,
@@ -407,6 +411,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let model = load_model(&model)?;
             let (reader, size, bytes_read) = open_input(&input)?;
             let options = StreamOptions {
+                format: match format.as_str() {
+                    "csv" => InputFormat::Csv,
+                    "jsonl" => InputFormat::Jsonl,
+                    _ => InputFormat::from_path(&input),
+                },
                 fields: fields.fields(),
                 max_line_bytes,
                 threshold,

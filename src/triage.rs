@@ -5,6 +5,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -130,6 +133,39 @@ impl RejectReason {
     }
 }
 
+/// How the records of a dump are written.
+///
+/// ```
+/// use rumor_triage::triage::InputFormat;
+/// assert_eq!(InputFormat::from_path("posts.csv.gz"), InputFormat::Csv);
+/// assert_eq!(InputFormat::from_path("posts.jsonl"), InputFormat::Jsonl);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputFormat {
+    /// One JSON object per line.
+    #[default]
+    Jsonl,
+    /// Comma-separated values with a header row naming the fields (RFC 4180 quoting, so a
+    /// quoted field may span lines; a record is numbered by the line it starts on).
+    Csv,
+}
+
+impl InputFormat {
+    /// CSV for a path ending in `.csv` or `.csv.gz` (any case), JSONL otherwise.
+    ///
+    /// ```
+    /// assert_eq!(rumor_triage::triage::InputFormat::from_path("-"), rumor_triage::triage::InputFormat::Jsonl);
+    /// ```
+    pub fn from_path(path: &str) -> Self {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
+            InputFormat::Csv
+        } else {
+            InputFormat::Jsonl
+        }
+    }
+}
+
 /// Settings of the streaming scorer.
 ///
 /// ```
@@ -138,7 +174,9 @@ impl RejectReason {
 /// ```
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
-    /// Field names.
+    /// JSONL or CSV with a header.
+    pub format: InputFormat,
+    /// Field names (JSON keys, or CSV header names).
     pub fields: Fields,
     /// Lines longer than this many bytes are rejected unread (default 1 MiB).
     pub max_line_bytes: usize,
@@ -157,6 +195,7 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         Self {
+            format: InputFormat::Jsonl,
             fields: Fields::default(),
             max_line_bytes: 1 << 20,
             chunk_lines: 4096,
@@ -386,32 +425,197 @@ fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &str) -> Outc
     Outcome::Rejected { line, reason }
 }
 
-fn score_line(
-    model: &Model,
-    options: &StreamOptions,
-    ws: &mut Workspace,
-    line_no: u64,
-    offset: u64,
-    line: &Line,
-) -> Outcome {
-    let bytes = match line {
-        Line::TooLong(n) => {
-            return reject(
-                line_no,
-                offset,
-                RejectReason::TooLong,
-                &format!("{n} bytes, limit {}", options.max_line_bytes),
-            )
+/// One record as read, before parsing.
+enum Raw {
+    Line(Line),
+    Csv(csv::ByteRecord),
+}
+
+/// Where the configured fields sit in a CSV header.
+struct CsvColumns {
+    text: usize,
+    id: Option<usize>,
+    account: Option<usize>,
+    platform: Option<usize>,
+    time: Option<usize>,
+}
+
+/// The fields of one record that the scorer uses.
+struct Extracted<'a> {
+    text: Cow<'a, str>,
+    id: Option<String>,
+    account: Option<String>,
+    platform: Option<String>,
+    time: Option<String>,
+}
+
+/// Reads records one at a time, numbering each by the line it starts on.
+enum Source<R: BufRead> {
+    Jsonl {
+        reader: R,
+        offset: u64,
+        line: u64,
+    },
+    Csv {
+        reader: Box<csv::Reader<NewlineTap<R>>>,
+        columns: CsvColumns,
+        record: csv::ByteRecord,
+        newlines: Rc<RefCell<VecDeque<(u64, bool)>>>,
+        lines_before: u64,
+    },
+}
+
+/// Notes the byte offset of every `\r` and `\n` read through it (with whether it is a
+/// `\n`), so a CSV record's first line and byte can be told exactly: the csv crate reports
+/// a record as starting where the previous one ended, before the blank lines and the `\n`
+/// of a CRLF that it skips. Only the line ends the CSV reader has read ahead are held.
+struct NewlineTap<R> {
+    inner: R,
+    position: u64,
+    newlines: Rc<RefCell<VecDeque<(u64, bool)>>>,
+}
+
+impl<R: BufRead> std::io::Read for NewlineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = self.newlines.borrow_mut();
+        for (i, &b) in buf.iter().take(n).enumerate() {
+            if b == b'\n' || b == b'\r' {
+                newlines.push_back((self.position + i as u64, b == b'\n'));
+            }
         }
-        Line::Bytes(b) => b,
-    };
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Stream(io),
+        other => Error::invalid(format!("CSV: {other:?}")),
+    }
+}
+
+impl<R: BufRead> Source<R> {
+    fn new(input: R, options: &StreamOptions) -> Result<Self, Error> {
+        match options.format {
+            InputFormat::Jsonl => Ok(Source::Jsonl {
+                reader: input,
+                offset: 0,
+                line: 0,
+            }),
+            InputFormat::Csv => {
+                let newlines = Rc::new(RefCell::new(VecDeque::new()));
+                let tap = NewlineTap {
+                    inner: input,
+                    position: 0,
+                    newlines: Rc::clone(&newlines),
+                };
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .has_headers(true)
+                    .from_reader(tap);
+                let header = reader.byte_headers().map_err(csv_error)?.clone();
+                let f = &options.fields;
+                let find = |name: &str| header.iter().position(|h| h == name.as_bytes());
+                let text = find(&f.text).ok_or_else(|| {
+                    let names: Vec<String> = header
+                        .iter()
+                        .map(|h| String::from_utf8_lossy(h).into_owned())
+                        .collect();
+                    Error::invalid(format!(
+                        "the CSV header has no text column {:?}; its columns are {names:?}",
+                        f.text
+                    ))
+                })?;
+                Ok(Source::Csv {
+                    columns: CsvColumns {
+                        text,
+                        id: find(&f.id),
+                        account: find(&f.account),
+                        platform: find(&f.platform),
+                        time: find(&f.time),
+                    },
+                    reader: Box::new(reader),
+                    record: csv::ByteRecord::new(),
+                    newlines,
+                    lines_before: 0,
+                })
+            }
+        }
+    }
+
+    fn columns(&self) -> Option<&CsvColumns> {
+        match self {
+            Source::Jsonl { .. } => None,
+            Source::Csv { columns, .. } => Some(columns),
+        }
+    }
+
+    /// The next record with its line number and byte offset, or `None` at the end.
+    fn next(&mut self, max_bytes: usize) -> Result<Option<(u64, u64, Raw)>, Error> {
+        match self {
+            Source::Jsonl {
+                reader,
+                offset,
+                line,
+            } => {
+                let Some(read) = read_line_bounded(reader, max_bytes)? else {
+                    return Ok(None);
+                };
+                *line += 1;
+                let start = *offset;
+                let len = match &read {
+                    Line::Bytes(b) => b.len(),
+                    Line::TooLong(n) => *n,
+                };
+                *offset += len as u64 + 1;
+                Ok(Some((*line, start, Raw::Line(read))))
+            }
+            Source::Csv {
+                reader,
+                record,
+                newlines,
+                lines_before,
+                ..
+            } => {
+                if !reader.read_byte_record(record).map_err(csv_error)? {
+                    return Ok(None);
+                }
+                let mut offset = record.position().map_or(0, csv::Position::byte);
+                let mut newlines = newlines.borrow_mut();
+                while let Some(&(at, is_newline)) = newlines.front() {
+                    if at > offset {
+                        break;
+                    }
+                    if at == offset {
+                        offset += 1;
+                    }
+                    newlines.pop_front();
+                    *lines_before += u64::from(is_newline);
+                }
+                let line = *lines_before + 1;
+                let len = record.as_slice().len() + record.len().saturating_sub(1);
+                let raw = if len > max_bytes {
+                    Raw::Line(Line::TooLong(len))
+                } else {
+                    Raw::Csv(record.clone())
+                };
+                Ok(Some((line, offset, raw)))
+            }
+        }
+    }
+}
+
+/// Why a record is not scored, with the detail for its reject line.
+struct Rejection(RejectReason, String);
+
+fn extract_json<'a>(options: &StreamOptions, bytes: &'a [u8]) -> Result<Extracted<'a>, Rejection> {
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return reject(
-            line_no,
-            offset,
+        return Err(Rejection(
             RejectReason::InvalidUtf8,
-            "line is not valid UTF-8",
-        );
+            "line is not valid UTF-8".into(),
+        ));
     };
     let mut parser = serde_json::Deserializer::from_str(text);
     let parsed = LineSeed(&options.fields)
@@ -420,33 +624,101 @@ fn score_line(
     let fields = match parsed {
         Ok(fields) => fields,
         Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
-            return reject(
-                line_no,
-                offset,
+            return Err(Rejection(
                 RejectReason::BadJson,
-                "line is not a JSON object",
-            )
+                "line is not a JSON object".into(),
+            ))
         }
-        Err(e) => return reject(line_no, offset, RejectReason::BadJson, &e.to_string()),
+        Err(e) => return Err(Rejection(RejectReason::BadJson, e.to_string())),
     };
-    let f = &options.fields;
     let Some(Scalar::Text(body)) = fields.text else {
-        return reject(
-            line_no,
-            offset,
+        return Err(Rejection(
             RejectReason::MissingText,
-            &format!("field {:?} is missing or not a string", f.text),
-        );
+            format!("field {:?} is missing or not a string", options.fields.text),
+        ));
     };
-    let post = Post {
-        id: fields
-            .id
-            .and_then(Scalar::into_string)
-            .unwrap_or_else(|| line_no.to_string()),
-        text: String::new(),
+    Ok(Extracted {
+        text: body,
+        id: fields.id.and_then(Scalar::into_string),
         account: fields.account.and_then(Scalar::into_string),
         platform: fields.platform.and_then(Scalar::into_string),
         time: fields.time.and_then(Scalar::into_string),
+    })
+}
+
+fn extract_csv<'a>(
+    options: &StreamOptions,
+    columns: &CsvColumns,
+    record: &'a csv::ByteRecord,
+) -> Result<Extracted<'a>, Rejection> {
+    let field = |column: Option<usize>, name: &str| -> Result<Option<&'a str>, Rejection> {
+        match column.and_then(|c| record.get(c)) {
+            None => Ok(None),
+            Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| {
+                Rejection(
+                    RejectReason::InvalidUtf8,
+                    format!("column {name:?} is not valid UTF-8"),
+                )
+            }),
+        }
+    };
+    let f = &options.fields;
+    let Some(text) = field(Some(columns.text), &f.text)? else {
+        return Err(Rejection(
+            RejectReason::MissingText,
+            format!(
+                "record has {} fields, so no text column {:?}",
+                record.len(),
+                f.text
+            ),
+        ));
+    };
+    let owned = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_owned);
+    Ok(Extracted {
+        text: Cow::Borrowed(text),
+        id: owned(field(columns.id, &f.id)?),
+        account: owned(field(columns.account, &f.account)?),
+        platform: owned(field(columns.platform, &f.platform)?),
+        time: owned(field(columns.time, &f.time)?),
+    })
+}
+
+fn score_line(
+    model: &Model,
+    options: &StreamOptions,
+    columns: Option<&CsvColumns>,
+    ws: &mut Workspace,
+    line_no: u64,
+    offset: u64,
+    raw: &Raw,
+) -> Outcome {
+    let extracted = match (raw, columns) {
+        (Raw::Line(Line::TooLong(n)), _) => {
+            return reject(
+                line_no,
+                offset,
+                RejectReason::TooLong,
+                &format!("{n} bytes, limit {}", options.max_line_bytes),
+            )
+        }
+        (Raw::Line(Line::Bytes(bytes)), _) => extract_json(options, bytes),
+        (Raw::Csv(record), Some(columns)) => extract_csv(options, columns, record),
+        (Raw::Csv(_), None) => Err(Rejection(
+            RejectReason::BadJson,
+            "CSV record without a header".into(),
+        )),
+    };
+    let fields = match extracted {
+        Ok(fields) => fields,
+        Err(Rejection(reason, detail)) => return reject(line_no, offset, reason, &detail),
+    };
+    let body = fields.text;
+    let post = Post {
+        id: fields.id.unwrap_or_else(|| line_no.to_string()),
+        text: String::new(),
+        account: fields.account,
+        platform: fields.platform,
+        time: fields.time,
     };
     let body: &str = &body;
     let score = match model.score_with(body, ws, options.threshold) {
@@ -530,7 +802,7 @@ pub fn decompress_if_gzip<'a>(
     }
 }
 
-/// Scores a JSONL stream: one output line per input line, in input order, each chunk scored
+/// Scores a JSONL or CSV stream ([`StreamOptions::format`]): one output line per input record, in input order, each chunk scored
 /// in parallel and flushed; rejects go to `rejects` when given, else inline.
 ///
 /// ```
@@ -564,7 +836,7 @@ pub fn score_stream(
 /// ```
 pub fn score_stream_with_progress(
     model: &Model,
-    mut input: impl BufRead,
+    input: impl BufRead,
     output: &mut dyn Write,
     mut rejects: Option<&mut dyn Write>,
     options: &StreamOptions,
@@ -573,31 +845,27 @@ pub fn score_stream_with_progress(
     let start = Instant::now();
     let mut summary = Summary::default();
     let mut counts = CountsBuilder::new(options.top_accounts);
-    let mut offset = 0u64;
     let chunk_lines = options.chunk_lines.max(1);
+    let mut source = Source::new(input, options)?;
     loop {
-        let mut chunk: Vec<(u64, u64, Line)> = Vec::with_capacity(chunk_lines);
+        let mut chunk: Vec<(u64, u64, Raw)> = Vec::with_capacity(chunk_lines);
         while chunk.len() < chunk_lines {
-            match read_line_bounded(&mut input, options.max_line_bytes)? {
+            match source.next(options.max_line_bytes)? {
                 None => break,
-                Some(line) => {
+                Some(record) => {
                     summary.read += 1;
-                    let len = match &line {
-                        Line::Bytes(b) => b.len(),
-                        Line::TooLong(n) => *n,
-                    };
-                    chunk.push((summary.read, offset, line));
-                    offset += len as u64 + 1;
+                    chunk.push(record);
                 }
             }
         }
         if chunk.is_empty() {
             break;
         }
+        let columns = source.columns();
         let outcomes: Vec<Outcome> = chunk
             .par_iter()
-            .map_init(Workspace::default, |ws, (n, off, line)| {
-                score_line(model, options, ws, *n, *off, line)
+            .map_init(Workspace::default, |ws, (n, off, raw)| {
+                score_line(model, options, columns, ws, *n, *off, raw)
             })
             .collect();
         for outcome in outcomes {
