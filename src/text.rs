@@ -186,7 +186,53 @@ pub fn is_cjk_ideograph(c: char) -> bool {
 
 #[inline]
 fn is_bert_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation() || c.is_punctuation()
+    if c.is_ascii() {
+        c.is_ascii_punctuation()
+    } else {
+        bmp_classes().test(&bmp_classes().punctuation, c, UnicodeCategories::is_punctuation)
+    }
+}
+
+/// `is_other` (general category C*) and `is_punctuation` (P*) of every Basic Multilingual
+/// Plane character as bitsets, so the hot path asks two bit tests instead of binary
+/// searches in `unicode_categories`' tables; other planes still ask the tables.
+struct BmpClasses {
+    other: Box<[u64]>,
+    punctuation: Box<[u64]>,
+}
+
+impl BmpClasses {
+    fn build() -> Self {
+        let mut other = vec![0u64; 1024];
+        let mut punctuation = vec![0u64; 1024];
+        for (code, c) in (0..0x1_0000u32).filter_map(|u| char::from_u32(u).map(|c| (u, c))) {
+            let (word, bit) = ((code / 64) as usize, code % 64);
+            if c.is_other() {
+                other[word] |= 1 << bit;
+            }
+            if c.is_punctuation() {
+                punctuation[word] |= 1 << bit;
+            }
+        }
+        Self {
+            other: other.into(),
+            punctuation: punctuation.into(),
+        }
+    }
+
+    #[inline]
+    fn test(&self, set: &[u64], c: char, slow: fn(char) -> bool) -> bool {
+        let code = c as u32;
+        match set.get((code / 64) as usize) {
+            Some(word) if code < 0x1_0000 => word & (1 << (code % 64)) != 0,
+            _ => slow(c),
+        }
+    }
+}
+
+fn bmp_classes() -> &'static BmpClasses {
+    static CLASSES: std::sync::OnceLock<BmpClasses> = std::sync::OnceLock::new();
+    CLASSES.get_or_init(BmpClasses::build)
 }
 
 /// NFKC, then clean (drop NUL, U+FFFD and control/format/unassigned/private-use
@@ -212,7 +258,7 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
         let removed = match c {
             '\t' | '\n' | '\r' => false,
             '\0' | '\u{fffd}' => true,
-            _ => c.is_other(),
+            _ => bmp_classes().test(&bmp_classes().other, c, UnicodeCategories::is_other),
         };
         if removed {
             continue;
