@@ -72,6 +72,47 @@ pub fn read_examples_from(
     name: &str,
     fields: &Fields,
 ) -> Result<Vec<Example>, Error> {
+    Ok(read_keyed_from(reader, name, fields, None)?
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect())
+}
+
+/// [`read_examples`], each example with the value of field `key` too (a string, or a
+/// number in its JSON spelling), for grouping or time ordering. With a key, a record
+/// without it is an error naming the file and line.
+///
+/// ```no_run
+/// let rows = rumor_triage::io::read_examples_keyed("pheme.jsonl", &Default::default(), Some("event")).unwrap();
+/// ```
+pub fn read_examples_keyed(
+    path: impl AsRef<Path>,
+    fields: &Fields,
+    key: Option<&str>,
+) -> Result<Vec<(Example, Option<String>)>, Error> {
+    let path = path.as_ref();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    read_keyed_from(
+        std::io::BufReader::new(file),
+        &path.display().to_string(),
+        fields,
+        key,
+    )
+}
+
+/// [`read_examples_keyed`] over any reader.
+///
+/// ```
+/// let data = "{\"text\":\"a\",\"label\":\"rumor\",\"event\":\"x\"}\n{\"text\":\"b\",\"label\":\"rumor\",\"event\":3}\n";
+/// let rows = rumor_triage::io::read_keyed_from(data.as_bytes(), "mem", &Default::default(), Some("event")).unwrap();
+/// assert_eq!((rows[0].1.as_deref(), rows[1].1.as_deref()), (Some("x"), Some("3")));
+/// ```
+pub fn read_keyed_from(
+    reader: impl BufRead,
+    name: &str,
+    fields: &Fields,
+    key: Option<&str>,
+) -> Result<Vec<(Example, Option<String>)>, Error> {
     let mut out = Vec::new();
     for (n, line) in reader.split(b'\n').enumerate() {
         let line_no = n as u64 + 1;
@@ -91,10 +132,25 @@ pub fn read_examples_from(
                 .map(str::to_owned)
                 .ok_or_else(|| bad(format!("field {field:?} is missing or not a string")))
         };
-        out.push(Example {
-            text: get(&fields.text)?,
-            label: get(&fields.label)?,
-        });
+        let keyed = match key {
+            None => None,
+            Some(k) => Some(match value.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => {
+                    return Err(bad(format!(
+                        "field {k:?} is missing or not a string or number"
+                    )))
+                }
+            }),
+        };
+        out.push((
+            Example {
+                text: get(&fields.text)?,
+                label: get(&fields.label)?,
+            },
+            keyed,
+        ));
     }
     Ok(out)
 }

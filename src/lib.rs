@@ -30,6 +30,9 @@ pub mod features;
 pub mod io;
 pub mod linear;
 pub mod model;
+#[cfg(feature = "plots")]
+pub mod plots;
+pub mod protocol;
 pub mod text;
 pub mod triage;
 

@@ -11,13 +11,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use rumor_triage::eval::Predictions;
 use rumor_triage::features::FeatureConfig;
-use rumor_triage::io::{read_examples, Fields};
+use rumor_triage::io::{read_examples, read_examples_keyed, Fields};
 use rumor_triage::linear::ClassWeight;
+use rumor_triage::protocol::{
+    chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Split, TuneGrid,
+};
 use rumor_triage::triage::{
     counts_from_scored, decompress_if_gzip, score_stream_with_progress, InputFormat, StreamOptions,
 };
-use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
+use rumor_triage::{Error, Example, Model, ThresholdRule, TrainOptions};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +69,89 @@ impl FieldArgs {
     }
 }
 
+/// Training settings, shared by `train` and every `eval` protocol that trains.
+#[derive(clap::Args, Clone)]
+struct TrainArgs {
+    /// A label whose posts get flagged (repeatable; default "rumor").
+    #[arg(long)]
+    positive: Vec<String>,
+    /// Fold-shuffle seed (calibration folds, and the k-fold and tuning folds).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Inverse L2 regularization strength.
+    #[arg(long, default_value_t = 10.0)]
+    c: f64,
+    /// log2 of the number of hash buckets (16..=24).
+    #[arg(long, default_value_t = 20)]
+    hash_bits: u8,
+    /// Longest word n-gram (1..=3).
+    #[arg(long, default_value_t = 2)]
+    word_ngrams: u8,
+    /// Longest n-gram over CJK characters (word-ngrams..=3).
+    #[arg(long, default_value_t = 3)]
+    cjk_ngrams: u8,
+    /// Reweight classes inversely to their frequency.
+    #[arg(long)]
+    balanced: bool,
+    /// Ignore n-gram buckets found in fewer training documents than this.
+    #[arg(long, default_value_t = 1)]
+    min_df: u32,
+    /// Dual-gradient tolerance of the optimizer.
+    #[arg(long, default_value_t = 0.1)]
+    tolerance: f64,
+    /// Folds for the held-out calibration scores.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Choose the threshold for this precision instead of best macro-F1.
+    #[arg(long)]
+    target_precision: Option<f64>,
+    /// Choose the threshold for the best F1 of the flagged class instead of best macro-F1.
+    #[arg(long, conflicts_with = "target_precision")]
+    best_flagged_f1: bool,
+    /// Use this Hugging Face tokenizer.json instead of the built-in pipeline (slower).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    fn options(&self) -> Result<TrainOptions, Error> {
+        let tokenizer = match &self.tokenizer {
+            Some(path) => Some(tokenizers::Tokenizer::from_file(path).map_err(Error::Tokenizer)?),
+            None => None,
+        };
+        Ok(TrainOptions {
+            features: FeatureConfig {
+                hash_bits: self.hash_bits,
+                word_ngrams: self.word_ngrams,
+                cjk_ngrams: self.cjk_ngrams,
+                ..FeatureConfig::default()
+            },
+            c: self.c,
+            class_weight: if self.balanced {
+                ClassWeight::Balanced
+            } else {
+                ClassWeight::Uniform
+            },
+            positive: if self.positive.is_empty() {
+                vec!["rumor".into()]
+            } else {
+                self.positive.clone()
+            },
+            threshold: match (self.target_precision, self.best_flagged_f1) {
+                (Some(p), _) => ThresholdRule::Precision(p),
+                (None, true) => ThresholdRule::BestF1,
+                (None, false) => ThresholdRule::BestMacroF1,
+            },
+            seed: self.seed,
+            tokenizer,
+            min_df: self.min_df,
+            folds: self.folds,
+            tolerance: self.tolerance,
+            ..TrainOptions::default()
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a model from labeled JSONL files.
@@ -77,48 +164,24 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         fields: FieldArgs,
-        /// A label whose posts get flagged (repeatable; default "rumor").
-        #[arg(long)]
-        positive: Vec<String>,
-        /// Fold-shuffle seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        #[command(flatten)]
+        train: TrainArgs,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// Inverse L2 regularization strength.
-        #[arg(long, default_value_t = 10.0)]
-        c: f64,
-        /// log2 of the number of hash buckets (16..=24).
-        #[arg(long, default_value_t = 20)]
-        hash_bits: u8,
-        /// Longest word n-gram (1..=3).
-        #[arg(long, default_value_t = 2)]
-        word_ngrams: u8,
-        /// Longest n-gram over CJK characters (word-ngrams..=3).
-        #[arg(long, default_value_t = 3)]
-        cjk_ngrams: u8,
-        /// Reweight classes inversely to their frequency.
+        /// Pick C and the word n-gram length by stratified k-fold macro-F1 on the input (the
+        /// training data only), then train on all of it with the winner.
         #[arg(long)]
-        balanced: bool,
-        /// Ignore n-gram buckets found in fewer training documents than this.
-        #[arg(long, default_value_t = 1)]
-        min_df: u32,
-        /// Dual-gradient tolerance of the optimizer.
-        #[arg(long, default_value_t = 0.1)]
-        tolerance: f64,
-        /// Folds for the held-out calibration scores.
+        tune: bool,
+        /// C values --tune tries.
+        #[arg(long, value_delimiter = ',', default_value = "1,3,10,30,100")]
+        tune_c: Vec<f64>,
+        /// Word n-gram lengths --tune tries.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        tune_word_ngrams: Vec<u8>,
+        /// Cross-validation folds of --tune.
         #[arg(long, default_value_t = 5)]
-        folds: usize,
-        /// Choose the threshold for this precision instead of best macro-F1.
-        #[arg(long)]
-        target_precision: Option<f64>,
-        /// Choose the threshold for the best F1 of the flagged class instead of best macro-F1.
-        #[arg(long, conflicts_with = "target_precision")]
-        best_flagged_f1: bool,
-        /// Use this Hugging Face tokenizer.json instead of the built-in pipeline (slower).
-        #[arg(long)]
-        tokenizer: Option<PathBuf>,
+        tune_folds: usize,
     },
     /// Score a JSONL or CSV dump: one output line per input record.
     Score {
@@ -164,22 +227,54 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Evaluate a model on a labeled JSONL file.
+    /// Evaluate: a model on a test file, or train-and-test under a protocol (a given
+    /// test file with --train, --kfold, --group-by, --chrono).
+    #[command(group(clap::ArgGroup::new("protocol").args(["model", "train_input", "kfold", "group_by", "chrono"])))]
     Eval {
-        /// Model file (default: the shipped model).
+        /// Model file to evaluate (default: the shipped model, when no protocol is given).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Labeled JSONL input.
+        /// Labeled JSONL: the test file, or for --kfold/--group-by/--chrono all the data
+        /// (repeatable).
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        /// Train on these files with the training settings, then test on --input.
+        #[arg(long = "train")]
+        train_input: Vec<PathBuf>,
+        /// Stratified k-fold cross-validation over --input.
         #[arg(long)]
-        input: PathBuf,
+        kfold: Option<usize>,
+        /// Leave one group out: hold out each value of this field in turn.
+        #[arg(long)]
+        group_by: Option<String>,
+        /// With --group-by: hold out only these groups (comma-separated); the rest always train.
+        #[arg(long, value_delimiter = ',', requires = "group_by")]
+        groups: Vec<String>,
+        /// Chronological split by this field: the latest --test-fraction tests.
+        #[arg(long)]
+        chrono: Option<String>,
+        /// With --chrono: the share of the latest items that tests.
+        #[arg(long, default_value_t = 0.2, requires = "chrono")]
+        test_fraction: f64,
+        /// Also report precision and recall at the lowest threshold reaching this precision.
+        #[arg(long)]
+        at_precision: Option<f64>,
+        /// Write PR, ROC and reliability plots (SVG and PNG) into this directory.
+        #[arg(long)]
+        plots: Option<PathBuf>,
         #[command(flatten)]
         fields: FieldArgs,
+        #[command(flatten)]
+        train: TrainArgs,
         /// Output format.
         #[arg(long, default_value = "table", value_parser = ["json", "table"])]
         format: String,
-        /// Override the model's threshold.
+        /// Override the model's threshold (with --model only).
         #[arg(long)]
         threshold: Option<f32>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Explain the score of one text: the n-grams that moved it most.
     Explain {
@@ -310,20 +405,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             input,
             out,
             fields,
-            positive,
-            seed,
+            train,
             threads,
-            c,
-            hash_bits,
-            word_ngrams,
-            cjk_ngrams,
-            balanced,
-            min_df,
-            tolerance,
-            folds,
-            target_precision,
-            best_flagged_f1,
-            tokenizer,
+            tune: tune_requested,
+            tune_c,
+            tune_word_ngrams,
+            tune_folds,
         } => {
             set_threads(threads)?;
             let started = Instant::now();
@@ -331,42 +418,26 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             for path in &input {
                 examples.extend(read_examples(path, &fields.fields())?);
             }
-            let tokenizer = match tokenizer {
-                Some(path) => {
-                    Some(tokenizers::Tokenizer::from_file(&path).map_err(Error::Tokenizer)?)
+            let mut options = train.options()?;
+            if tune_requested {
+                let grid = TuneGrid {
+                    c: tune_c,
+                    word_ngrams: tune_word_ngrams,
+                    folds: tune_folds,
+                };
+                let (best, trials) = tune(&examples, &options, &grid)?;
+                for t in &trials {
+                    eprintln!(
+                        "tune: C {:<6} word n-grams {}  {}-fold macro-F1 {:.4}",
+                        t.c, t.word_ngrams, grid.folds, t.macro_f1
+                    );
                 }
-                None => None,
-            };
-            let options = TrainOptions {
-                features: FeatureConfig {
-                    hash_bits,
-                    word_ngrams,
-                    cjk_ngrams,
-                    ..FeatureConfig::default()
-                },
-                c,
-                class_weight: if balanced {
-                    ClassWeight::Balanced
-                } else {
-                    ClassWeight::Uniform
-                },
-                positive: if positive.is_empty() {
-                    vec!["rumor".into()]
-                } else {
-                    positive
-                },
-                threshold: match (target_precision, best_flagged_f1) {
-                    (Some(p), _) => ThresholdRule::Precision(p),
-                    (None, true) => ThresholdRule::BestF1,
-                    (None, false) => ThresholdRule::BestMacroF1,
-                },
-                seed,
-                tokenizer,
-                min_df,
-                folds,
-                tolerance,
-                ..TrainOptions::default()
-            };
+                eprintln!(
+                    "tune: chose C {} and word n-grams {}",
+                    best.c, best.features.word_ngrams
+                );
+                options = best;
+            }
             let mut model = Model::train(&examples, &options)?;
             let names: Vec<String> = input
                 .iter()
@@ -483,17 +554,104 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Eval {
             model,
             input,
+            train_input,
+            kfold,
+            group_by,
+            groups,
+            chrono,
+            test_fraction,
+            at_precision,
+            plots,
             fields,
+            train,
             format,
             threshold,
+            threads,
         } => {
-            let model = load_model(&model)?;
-            let examples = read_examples(&input, &fields.fields())?;
-            let report = evaluate(&model, &examples, threshold)?;
-            if format == "json" {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+            set_threads(threads)?;
+            let fields = fields.fields();
+            let key = group_by.as_deref().or(chrono.as_deref());
+            let mut examples = Vec::new();
+            let mut keys = Vec::new();
+            for path in &input {
+                for (example, value) in read_examples_keyed(path, &fields, key)? {
+                    examples.push(example);
+                    keys.push(value.unwrap_or_default());
+                }
+            }
+            let json = format == "json";
+            let (text, predictions) = if let Some(k) = kfold {
+                let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
+                let splits = kfold_splits(&labels, k, train.seed)?;
+                grouped_output(
+                    "k-fold",
+                    &examples,
+                    &splits,
+                    &train.options()?,
+                    at_precision,
+                    json,
+                )?
+            } else if group_by.is_some() {
+                let splits = group_splits(&keys, &groups)?;
+                grouped_output(
+                    "leave-one-group-out",
+                    &examples,
+                    &splits,
+                    &train.options()?,
+                    at_precision,
+                    json,
+                )?
+            } else if chrono.is_some() {
+                let split = chrono_split(&keys, test_fraction)?;
+                single_output(
+                    "chronological",
+                    &examples,
+                    split,
+                    &train.options()?,
+                    at_precision,
+                    json,
+                )?
+            } else if !train_input.is_empty() {
+                let mut all = Vec::new();
+                for path in &train_input {
+                    all.extend(read_examples(path, &fields)?);
+                }
+                let split = Split {
+                    name: "holdout".into(),
+                    train: (0..all.len()).collect(),
+                    test: (all.len()..all.len() + examples.len()).collect(),
+                };
+                all.extend(examples);
+                single_output(
+                    "holdout",
+                    &all,
+                    split,
+                    &train.options()?,
+                    at_precision,
+                    json,
+                )?
             } else {
-                print!("{}", rumor_triage::eval::report_table(&report));
+                let model = load_model(&model)?;
+                let mut labels: Vec<String> = model.labels().to_vec();
+                for e in &examples {
+                    if !labels.contains(&e.label) {
+                        labels.push(e.label.clone());
+                    }
+                }
+                let predictions = predict(&model, &examples, &labels, threshold)?;
+                let report = predictions.report(at_precision);
+                let text = if json {
+                    serde_json::to_string_pretty(&report)? + "\n"
+                } else {
+                    rumor_triage::eval::report_table(&report)
+                };
+                (text, predictions)
+            };
+            print!("{text}");
+            if let Some(dir) = &plots {
+                for path in write_plots(&predictions, dir)? {
+                    eprintln!("wrote {}", path.display());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -556,44 +714,85 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
-fn evaluate(
-    model: &Model,
-    examples: &[rumor_triage::Example],
-    threshold: Option<f32>,
-) -> Result<rumor_triage::eval::Report, Error> {
-    use rayon::prelude::*;
-    let labels = model.labels().to_vec();
-    let flagged: Vec<&str> = model.flagged_labels();
-    let scores: Vec<rumor_triage::Score> = examples
-        .par_iter()
-        .map_init(rumor_triage::Workspace::default, |ws, e| {
-            model.score_with(&e.text, ws, threshold)
-        })
-        .collect::<Result<_, _>>()?;
-    let mut truth = Vec::with_capacity(examples.len());
-    for e in examples {
-        let index = labels.iter().position(|l| *l == e.label).ok_or_else(|| {
-            Error::invalid(format!(
-                "label {:?} is not one of the model's labels {labels:?}",
-                e.label
-            ))
-        })?;
-        truth.push(index);
+/// A protocol with several rounds: each round's figures, then the pooled ones.
+fn grouped_output(
+    protocol: &str,
+    examples: &[Example],
+    splits: &[Split],
+    options: &TrainOptions,
+    at_precision: Option<f64>,
+    json: bool,
+) -> Result<(String, Predictions), Error> {
+    let (report, pooled) = run_splits(protocol, examples, splits, options, at_precision)?;
+    if json {
+        return Ok((serde_json::to_string_pretty(&report)? + "\n", pooled));
     }
-    let predicted: Vec<usize> = scores
-        .iter()
-        .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
-        .collect();
-    let probability: Vec<f32> = scores.iter().map(|s| s.probability).collect();
-    let is_flag: Vec<bool> = examples
-        .iter()
-        .map(|e| flagged.contains(&e.label.as_str()))
-        .collect();
-    Ok(rumor_triage::eval::report(
-        &truth,
-        &predicted,
-        &probability,
-        &is_flag,
-        &labels,
+    let mut text = format!(
+        "{protocol}: {} rounds, pooled macro-F1 {:.4}, mean macro-F1 {:.4}\n\n| held out | train | test | accuracy | macro-F1 | ROC-AUC | PR-AUC | ECE |\n|---|---|---|---|---|---|---|---|\n",
+        report.groups.len(),
+        report.macro_f1,
+        report.mean_macro_f1
+    );
+    let figure = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.4}"));
+    for g in &report.groups {
+        text.push_str(&format!(
+            "| {} | {} | {} | {:.4} | {:.4} | {} | {} | {} |\n",
+            g.name,
+            g.train_items,
+            g.test_items,
+            g.report.accuracy,
+            g.report.macro_f1,
+            figure(g.report.roc_auc),
+            figure(g.report.pr_auc),
+            figure(g.report.ece)
+        ));
+    }
+    text.push_str("\npooled over all rounds:\n\n");
+    text.push_str(&rumor_triage::eval::report_table(&report.pooled));
+    Ok((text, pooled))
+}
+
+/// A protocol with one train/test split.
+fn single_output(
+    protocol: &str,
+    examples: &[Example],
+    split: Split,
+    options: &TrainOptions,
+    at_precision: Option<f64>,
+    json: bool,
+) -> Result<(String, Predictions), Error> {
+    let (report, pooled) = run_splits(protocol, examples, &[split], options, at_precision)?;
+    let Some(only) = report.groups.first() else {
+        return Err(Error::invalid("the protocol made no split"));
+    };
+    if json {
+        let mut value = serde_json::to_value(&only.report)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("protocol".into(), protocol.into());
+            object.insert("split".into(), only.name.clone().into());
+            object.insert("train_items".into(), only.train_items.into());
+            object.insert("test_items".into(), only.test_items.into());
+        }
+        return Ok((serde_json::to_string_pretty(&value)? + "\n", pooled));
+    }
+    let text = format!(
+        "{}: trained on {}, tested on {}\n\n{}",
+        only.name,
+        only.train_items,
+        only.test_items,
+        rumor_triage::eval::report_table(&only.report)
+    );
+    Ok((text, pooled))
+}
+
+#[cfg(feature = "plots")]
+fn write_plots(predictions: &Predictions, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    rumor_triage::plots::write_all(predictions, dir)
+}
+
+#[cfg(not(feature = "plots"))]
+fn write_plots(_: &Predictions, _: &Path) -> Result<Vec<PathBuf>, Error> {
+    Err(Error::invalid(
+        "this build has no plots: rebuild with `--features plots`",
     ))
 }

@@ -189,7 +189,11 @@ fn is_bert_punctuation(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_punctuation()
     } else {
-        bmp_classes().test(&bmp_classes().punctuation, c, UnicodeCategories::is_punctuation)
+        bmp_classes().test(
+            &bmp_classes().punctuation,
+            c,
+            UnicodeCategories::is_punctuation,
+        )
     }
 }
 

@@ -1,0 +1,38 @@
+//! `eval --plots` draws real PNG and SVG files (cargo feature `plots`).
+#![cfg(feature = "plots")]
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn eval_writes_the_three_plots_as_svg_and_png() {
+    let Some(data) = common::data_or_skip("eval_writes_the_three_plots_as_svg_and_png") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rumor-triage"))
+        .args(["eval", "--format", "json", "--input"])
+        .arg(data.join("pheme/test.jsonl"))
+        .arg("--plots")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (stem, axis) in [
+        ("pr", "recall"),
+        ("roc", "false-positive rate"),
+        ("reliability", "mean predicted flag probability"),
+    ] {
+        let png = std::fs::read(dir.path().join(format!("{stem}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png is a PNG");
+        assert!(png.len() > 10_000, "{stem}.png has content");
+        let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{stem}.svg is an SVG");
+        assert!(svg.contains(axis), "{stem}.svg labels its axis {axis:?}");
+    }
+}
