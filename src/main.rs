@@ -116,7 +116,10 @@ struct TrainArgs {
 impl TrainArgs {
     fn options(&self) -> Result<TrainOptions, Error> {
         let tokenizer = match &self.tokenizer {
-            Some(path) => Some(tokenizers::Tokenizer::from_file(path).map_err(Error::Tokenizer)?),
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                Some(rumor_triage::text::parse_tokenizer_json(&bytes)?)
+            }
             None => None,
         };
         Ok(TrainOptions {

@@ -1285,7 +1285,7 @@ impl Model {
                 weights[[j as usize, o]] = p.weight_values[n * outputs + o];
             }
         }
-        let tokenizer = Tokenizer::from_bytes(p.tokenizer_json.as_bytes())
+        let tokenizer = text::parse_tokenizer_json(p.tokenizer_json.as_bytes())
             .map_err(|e| Error::CorruptModel(format!("tokenizer.json does not load: {e}")))?;
         let backend = if p.builtin_tokenizer {
             let vocab = text::builtin_vocab_of(&tokenizer)?

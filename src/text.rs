@@ -564,6 +564,24 @@ impl FastTokenizer {
     }
 }
 
+/// Parses a `tokenizer.json`. The `tokenizers` crate panics on some malformed files (an
+/// `expect` in its decoder deserializer, found by `tests/model.rs` flipping bits in a
+/// model), so the parse runs under `catch_unwind` and such a file becomes an error.
+///
+/// ```
+/// let json = rumor_triage::text::builtin_tokenizer(&["a".into()]).unwrap().to_string(false).unwrap();
+/// assert!(rumor_triage::text::parse_tokenizer_json(json.as_bytes()).is_ok());
+/// assert!(rumor_triage::text::parse_tokenizer_json(br#"{"decoder":{"type":7}}"#).is_err());
+/// ```
+pub fn parse_tokenizer_json(bytes: &[u8]) -> Result<Tokenizer, Error> {
+    match std::panic::catch_unwind(|| Tokenizer::from_bytes(bytes)) {
+        Ok(parsed) => parsed.map_err(Error::Tokenizer),
+        Err(_) => Err(Error::invalid(
+            "tokenizer.json is malformed (the tokenizers crate panicked reading it)",
+        )),
+    }
+}
+
 /// Which implementation turns a text into tokens.
 ///
 /// ```

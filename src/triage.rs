@@ -238,9 +238,11 @@ enum Line {
 
 /// Reads one line (without its `\n`, and without a trailing `\r`) into `buf`, keeping at
 /// most `max` bytes; longer lines are consumed to their end and reported as too long.
-fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Line>, Error> {
+/// Also returns the bytes consumed, line end included, so byte offsets stay exact with CRLF.
+fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<(Line, u64)>, Error> {
     let mut buf = Vec::new();
     let mut total = 0usize;
+    let mut consumed = 0u64;
     let mut any = false;
     loop {
         let available = reader.fill_buf()?;
@@ -258,6 +260,7 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Lin
             available
         };
         total += content.len();
+        consumed += used as u64;
         if total <= max {
             buf.extend_from_slice(content);
         }
@@ -270,12 +273,12 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<Lin
         return Ok(None);
     }
     if total > max {
-        return Ok(Some(Line::TooLong(total)));
+        return Ok(Some((Line::TooLong(total), consumed)));
     }
     if buf.last() == Some(&b'\r') {
         buf.pop();
     }
-    Ok(Some(Line::Bytes(buf)))
+    Ok(Some((Line::Bytes(buf), consumed)))
 }
 
 /// A JSON value as the scorer needs it: a string (borrowed from the line when it has no
@@ -560,16 +563,20 @@ impl<R: BufRead> Source<R> {
                 offset,
                 line,
             } => {
-                let Some(read) = read_line_bounded(reader, max_bytes)? else {
+                let Some((mut read, consumed)) = read_line_bounded(reader, max_bytes)? else {
                     return Ok(None);
                 };
+                let mut start = *offset;
+                *offset += consumed;
                 *line += 1;
-                let start = *offset;
-                let len = match &read {
-                    Line::Bytes(b) => b.len(),
-                    Line::TooLong(n) => *n,
-                };
-                *offset += len as u64 + 1;
+                // A UTF-8 byte-order mark opens many exported files; it is not part of the
+                // first record.
+                if let (1, Line::Bytes(bytes)) = (*line, &mut read) {
+                    if bytes.starts_with(b"\xef\xbb\xbf") {
+                        bytes.drain(..3);
+                        start += 3;
+                    }
+                }
                 Ok(Some((*line, start, Raw::Line(read))))
             }
             Source::Csv {

@@ -247,3 +247,62 @@ fn default_model_scores_the_test_splits_above_the_floor() {
         );
     }
 }
+
+/// SplitMix64, so the flipped positions are the same on every run.
+fn positions(seed: u64, count: usize, len: usize) -> Vec<(usize, u8)> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            ((z % len as u64) as usize, 1u8 << (z >> 61))
+        })
+        .collect()
+}
+
+#[test]
+fn single_bit_flips_anywhere_are_refused() {
+    let bytes = small_model_bytes();
+    for (at, bit) in positions(7, 3000, bytes.len()) {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= bit;
+        assert!(
+            Model::from_bytes(&flipped).is_err(),
+            "a flip of bit {bit:#x} at byte {at} loaded"
+        );
+    }
+}
+
+#[test]
+fn bit_flips_behind_a_recomputed_checksum_never_panic() {
+    use sha2::Digest;
+    const HEADER: usize = 52;
+    let bytes = small_model_bytes();
+    assert_eq!(
+        &bytes[20..HEADER],
+        sha2::Sha256::digest(&bytes[HEADER..]).as_slice(),
+        "the header layout this test assumes: magic, version, length, SHA-256"
+    );
+    let (mut refused, mut loaded) = (0, 0);
+    for (at, bit) in positions(11, 1000, bytes.len() - HEADER) {
+        let mut flipped = bytes.clone();
+        flipped[HEADER + at] ^= bit;
+        let digest = sha2::Sha256::digest(&flipped[HEADER..]);
+        flipped[20..HEADER].copy_from_slice(&digest);
+        // The decoder sees a corrupt payload with a valid checksum: it may decode (a
+        // flipped weight is still a weight) or refuse, but it must not panic, and what it
+        // loads must score.
+        match Model::from_bytes(&flipped) {
+            Ok(model) => {
+                loaded += 1;
+                let _ = model.score("is it true?");
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(refused > 0, "some flips break an invariant and are refused");
+    eprintln!("behind a valid checksum: {refused} refused, {loaded} loaded");
+}
