@@ -2,10 +2,12 @@
 //!
 //! Exit codes follow ripgrep: 0 all good, 1 some input lines were rejected, 2 a fatal error.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +21,8 @@ use rumor_triage::protocol::{
     chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Split, TuneGrid,
 };
 use rumor_triage::triage::{
-    counts_from_scored, decompress_if_gzip, score_stream_with_progress, InputFormat, StreamOptions,
+    counts_builder_from_scored, counts_from_scored, decompress_if_gzip, score_stream_resumed,
+    InputFormat, Resume, StreamOptions, Summary,
 };
 use rumor_triage::{Error, Example, Model, ThresholdRule, TrainOptions};
 
@@ -229,6 +232,10 @@ enum Command {
         /// No summary or progress bar on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Continue an interrupted run with the same arguments: skip the records its output
+        /// already holds and append the rest (needs --out FILE).
+        #[arg(long)]
+        resume: bool,
     },
     /// Evaluate: a model on a test file, or train-and-test under a protocol (a given
     /// test file with --train, --kfold, --group-by, --chrono).
@@ -397,6 +404,101 @@ fn progress_bar(quiet: bool, size: Option<u64>) -> Option<indicatif::ProgressBar
     Some(bar)
 }
 
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// An output file written as `PATH.partial` and renamed to `PATH` when the run ends, so
+/// no reader ever takes a half-written file for a finished one. `bytes` counts what has
+/// been handed to it (all of it is in the file after a flush).
+struct PartialFile {
+    path: PathBuf,
+    writer: BufWriter<File>,
+    bytes: Rc<Cell<u64>>,
+}
+
+impl PartialFile {
+    /// A fresh `PATH.partial`, or with `keep`, the existing one cut to its first `keep`
+    /// bytes and appended to.
+    fn open(path: &Path, keep: Option<u64>) -> Result<Self, Error> {
+        let partial = with_suffix(path, ".partial");
+        let file = match keep {
+            None => File::create(&partial),
+            Some(len) => std::fs::OpenOptions::new()
+                .write(true)
+                .open(&partial)
+                .and_then(|f| {
+                    let found = f.metadata()?.len();
+                    if found < len {
+                        return Err(std::io::Error::other(format!(
+                            "holds {found} bytes, fewer than the {len} its progress file records"
+                        )));
+                    }
+                    f.set_len(len)?;
+                    Ok(f)
+                }),
+        }
+        .map_err(|e| Error::io(&partial, e))?;
+        let mut writer = BufWriter::with_capacity(1 << 16, file);
+        std::io::Seek::seek(&mut writer, std::io::SeekFrom::End(0))
+            .map_err(|e| Error::io(&partial, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            bytes: Rc::new(Cell::new(keep.unwrap_or(0))),
+        })
+    }
+
+    fn finish(mut self) -> Result<(), Error> {
+        self.writer.flush()?;
+        finish_partial(&self.path)
+    }
+}
+
+fn finish_partial(path: &Path) -> Result<(), Error> {
+    std::fs::rename(with_suffix(path, ".partial"), path).map_err(|e| Error::io(path, e))
+}
+
+impl Write for PartialFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.writer.write(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// What `--resume` needs from an interrupted run, written as `OUT.progress` after every
+/// flushed chunk.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Progress {
+    summary: Summary,
+    out_bytes: u64,
+    rejects_bytes: Option<u64>,
+}
+
+fn read_progress(path: &Path) -> Result<Option<Progress>, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
+            Error::invalid(format!("{}: not a progress file: {e}", path.display()))
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Writes the progress file by rename, so a kill leaves the old one or the new one whole.
+fn write_progress(path: &Path, progress: &Progress) -> Result<(), Error> {
+    let temporary = with_suffix(path, ".tmp");
+    std::fs::write(&temporary, serde_json::to_vec(progress)?)
+        .map_err(|e| Error::io(&temporary, e))?;
+    std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e))
+}
+
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
@@ -480,6 +582,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             max_line_bytes,
             threads,
             quiet,
+            resume,
         } => {
             set_threads(threads)?;
             let model = load_model(&model)?;
@@ -497,40 +600,121 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 explain,
                 ..StreamOptions::default()
             };
-            let mut writer: Box<dyn Write> = if out == "-" {
-                Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
-            } else {
-                Box::new(BufWriter::new(
-                    File::create(&out).map_err(|e| Error::io(&out, e))?,
-                ))
+            if resume && out == "-" {
+                return Err(Error::invalid("--resume needs --out FILE"));
+            }
+            let target = (out != "-").then(|| PathBuf::from(&out));
+            let progress_path = target.as_ref().map(|t| with_suffix(t, ".progress"));
+            let previous: Option<Progress> = match (&progress_path, resume) {
+                (Some(path), true) => {
+                    if target.as_ref().is_some_and(|t| t.exists()) && !path.exists() {
+                        return Err(Error::invalid(format!(
+                            "{out} is complete: there is nothing to resume (remove it to score again)"
+                        )));
+                    }
+                    read_progress(path)?
+                }
+                _ => None,
+            };
+            if let (Some(path), None) = (&progress_path, &previous) {
+                // A fresh run: a stale progress file must not describe the new output.
+                if path.exists() {
+                    std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                }
+            }
+            if let Some(p) = &previous {
+                if p.rejects_bytes.is_some() != rejects.is_some() {
+                    return Err(Error::invalid(
+                        "--resume must be given the same --rejects as the interrupted run",
+                    ));
+                }
+                if only_flagged && counts.is_some() {
+                    return Err(Error::invalid(
+                        "--resume cannot rebuild --counts from --only-flagged output",
+                    ));
+                }
+            }
+            let (mut writer, out_bytes): (Box<dyn Write>, _) = match &target {
+                None => (
+                    Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+                    None,
+                ),
+                Some(path) => {
+                    let file = PartialFile::open(path, previous.as_ref().map(|p| p.out_bytes))?;
+                    let bytes = Rc::clone(&file.bytes);
+                    (Box::new(file), Some(bytes))
+                }
             };
             let mut reject_writer = match &rejects {
-                Some(p) => Some(BufWriter::new(
-                    File::create(p).map_err(|e| Error::io(p, e))?,
-                )),
+                Some(p) => Some(PartialFile::open(
+                    p,
+                    previous.as_ref().and_then(|p| p.rejects_bytes),
+                )?),
                 None => None,
+            };
+            let rejects_bytes = reject_writer.as_ref().map(|w| Rc::clone(&w.bytes));
+            let resumed = match (previous, &target) {
+                (Some(p), Some(path)) => {
+                    let kept = File::open(with_suffix(path, ".partial"))
+                        .map_err(|e| Error::io(path, e))?
+                        .take(p.out_bytes);
+                    let (builder, _) =
+                        counts_builder_from_scored(BufReader::new(kept), options.top_accounts)?;
+                    Some(Resume {
+                        summary: p.summary,
+                        counts: builder,
+                    })
+                }
+                _ => None,
             };
             let bar = progress_bar(quiet, size);
             let started = Instant::now();
-            let mut on_chunk = |lines: u64| {
+            let mut progress_error = None;
+            let mut on_chunk = |so_far: &Summary| {
                 if let Some(bar) = &bar {
                     bar.set_position(bytes_read.load(Ordering::Relaxed));
-                    let rate = lines as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("{lines} posts, {rate:.0} posts/s"));
+                    let rate = so_far.read as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("{} posts, {rate:.0} posts/s", so_far.read));
+                }
+                if let (Some(path), Some(out_bytes)) = (&progress_path, &out_bytes) {
+                    let progress = Progress {
+                        summary: so_far.clone(),
+                        out_bytes: out_bytes.get(),
+                        rejects_bytes: rejects_bytes.as_ref().map(|b| b.get()),
+                    };
+                    if let Err(e) = write_progress(path, &progress) {
+                        progress_error.get_or_insert(e);
+                    }
                 }
             };
-            let result = score_stream_with_progress(
+            let result = score_stream_resumed(
                 &model,
                 reader,
                 &mut writer,
                 reject_writer.as_mut().map(|w| w as &mut dyn Write),
                 &options,
+                resumed,
                 &mut on_chunk,
             )?;
+            if let Some(e) = progress_error {
+                return Err(e);
+            }
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
             writer.flush()?;
+            drop(writer);
+            if let Some(w) = reject_writer {
+                w.finish()?;
+            }
+            if let Some(path) = &target {
+                finish_partial(path)?;
+            }
+            if let Some(path) = &progress_path {
+                if path.exists() {
+                    std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                }
+            }
             if let Some(path) = &counts {
                 write_json(path, &result.counts)?;
             }

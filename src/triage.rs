@@ -208,7 +208,7 @@ impl Default for StreamOptions {
 }
 
 /// The accounting of one streaming run: `read == scored + rejected`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Lines read.
     pub read: u64,
@@ -224,11 +224,15 @@ pub struct Summary {
     pub flagged_by_label: std::collections::BTreeMap<String, u64>,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Lines per second.
+    /// Records per second, counting only the records this run read itself.
     pub posts_per_second: f64,
     /// The cleanup counts of the scored posts.
     #[serde(skip)]
     pub counts: CleanupCounts,
+    /// Records of an interrupted run that this one resumed after (0 for a fresh run);
+    /// they are included in the counts above.
+    #[serde(default)]
+    pub resumed_after: u64,
 }
 
 enum Line {
@@ -831,29 +835,90 @@ pub fn score_stream(
     score_stream_with_progress(model, input, output, rejects, options, &mut |_| {})
 }
 
-/// [`score_stream`], calling `progress` with the lines read so far after each chunk.
+/// [`score_stream`], calling `progress` with the running summary after each chunk has been
+/// written and flushed.
 ///
 /// ```
 /// use rumor_triage::{triage::{score_stream_with_progress, StreamOptions}, Model};
 /// let model = Model::load_default().unwrap();
 /// let mut seen = Vec::new();
 /// let options = StreamOptions { chunk_lines: 1, ..Default::default() };
-/// score_stream_with_progress(&model, "{\"text\":\"a\"}\n{\"text\":\"b\"}\n".as_bytes(), &mut Vec::new(), None, &options, &mut |n| seen.push(n)).unwrap();
+/// score_stream_with_progress(&model, "{\"text\":\"a\"}\n{\"text\":\"b\"}\n".as_bytes(), &mut Vec::new(), None, &options, &mut |s| seen.push(s.read)).unwrap();
 /// assert_eq!(seen, [1, 2]);
 /// ```
 pub fn score_stream_with_progress(
     model: &Model,
     input: impl BufRead,
     output: &mut dyn Write,
+    rejects: Option<&mut dyn Write>,
+    options: &StreamOptions,
+    progress: &mut dyn FnMut(&Summary),
+) -> Result<Summary, Error> {
+    score_stream_resumed(model, input, output, rejects, options, None, progress)
+}
+
+/// Where an interrupted run stopped: its summary at the last chunk it flushed (the
+/// `progress` callback's argument), and the counts of the output it had written.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// The summary the interrupted run had reached.
+    pub summary: Summary,
+    /// Counts rebuilt from its output (see [`counts_builder_from_scored`]).
+    pub counts: CountsBuilder,
+}
+
+/// [`score_stream_with_progress`] continuing an interrupted run: the first
+/// `resume.summary.read` records of `input` are read and skipped (they were scored
+/// before), and the summary and counts go on from the resumed ones. The caller puts
+/// `output` and `rejects` where the earlier run's flushed output ended.
+///
+/// ```
+/// use rumor_triage::{counts::CountsBuilder, triage::{score_stream, score_stream_resumed, Resume, StreamOptions}, Model};
+/// let model = Model::load_default().unwrap();
+/// let input = "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"y\"}\n";
+/// let options = StreamOptions { chunk_lines: 1, ..Default::default() };
+/// let mut first = Vec::new();
+/// let mut stopped = None;
+/// rumor_triage::triage::score_stream_with_progress(&model, input.as_bytes(), &mut first, None, &options, &mut |s| {
+///     stopped.get_or_insert_with(|| s.clone());
+/// }).unwrap();
+/// let stopped = stopped.unwrap();
+/// let mut rest = Vec::new();
+/// let resume = Resume { summary: stopped, counts: CountsBuilder::new(20) };
+/// let summary = score_stream_resumed(&model, input.as_bytes(), &mut rest, None, &options, Some(resume), &mut |_| {}).unwrap();
+/// assert_eq!((summary.read, summary.resumed_after), (2, 1));
+/// assert!(String::from_utf8(rest).unwrap().contains("\"id\":\"b\""));
+/// ```
+pub fn score_stream_resumed(
+    model: &Model,
+    input: impl BufRead,
+    output: &mut dyn Write,
     mut rejects: Option<&mut dyn Write>,
     options: &StreamOptions,
-    progress: &mut dyn FnMut(u64),
+    resume: Option<Resume>,
+    progress: &mut dyn FnMut(&Summary),
 ) -> Result<Summary, Error> {
     let start = Instant::now();
-    let mut summary = Summary::default();
-    let mut counts = CountsBuilder::new(options.top_accounts);
+    let (mut summary, mut counts) = match resume {
+        Some(r) => (
+            Summary {
+                resumed_after: r.summary.read,
+                ..r.summary
+            },
+            r.counts,
+        ),
+        None => (Summary::default(), CountsBuilder::new(options.top_accounts)),
+    };
     let chunk_lines = options.chunk_lines.max(1);
     let mut source = Source::new(input, options)?;
+    for _ in 0..summary.resumed_after {
+        if source.next(options.max_line_bytes)?.is_none() {
+            return Err(Error::invalid(format!(
+                "cannot resume after record {}: the input ends before it",
+                summary.resumed_after
+            )));
+        }
+    }
     loop {
         let mut chunk: Vec<(u64, u64, Raw)> = Vec::with_capacity(chunk_lines);
         while chunk.len() < chunk_lines {
@@ -919,7 +984,7 @@ pub fn score_stream_with_progress(
         if let Some(r) = rejects.as_mut() {
             r.flush()?;
         }
-        progress(summary.read);
+        progress(&summary);
     }
     if summary.read != summary.scored + summary.rejected {
         return Err(Error::invalid(format!(
@@ -929,7 +994,7 @@ pub fn score_stream_with_progress(
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.posts_per_second = if summary.seconds > 0.0 {
-        summary.read as f64 / summary.seconds
+        (summary.read - summary.resumed_after) as f64 / summary.seconds
     } else {
         0.0
     };
@@ -937,14 +1002,18 @@ pub fn score_stream_with_progress(
     Ok(summary)
 }
 
-/// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted).
+/// A counts builder fed with the scored lines of `score` output (rejects and other lines
+/// are skipped and counted), to go on counting where that output stopped.
 ///
 /// ```
-/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\"}\n";
-/// let (counts, skipped) = rumor_triage::triage::counts_from_scored(scored.as_bytes(), 10).unwrap();
-/// assert_eq!((counts.flagged, skipped), (1, 0));
+/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true}\n{\"line\":2,\"error\":\"bad_json\"}\n";
+/// let (builder, skipped) = rumor_triage::triage::counts_builder_from_scored(scored.as_bytes(), 10).unwrap();
+/// assert_eq!((builder.finish().total, skipped), (1, 1));
 /// ```
-pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCounts, u64), Error> {
+pub fn counts_builder_from_scored(
+    input: impl BufRead,
+    top: usize,
+) -> Result<(CountsBuilder, u64), Error> {
     let mut builder = CountsBuilder::new(top);
     let mut skipped = 0;
     for line in input.lines() {
@@ -971,5 +1040,17 @@ pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCou
             value.get("time").and_then(Value::as_str),
         );
     }
+    Ok((builder, skipped))
+}
+
+/// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted).
+///
+/// ```
+/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\"}\n";
+/// let (counts, skipped) = rumor_triage::triage::counts_from_scored(scored.as_bytes(), 10).unwrap();
+/// assert_eq!((counts.flagged, skipped), (1, 0));
+/// ```
+pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCounts, u64), Error> {
+    let (builder, skipped) = counts_builder_from_scored(input, top)?;
     Ok((builder.finish(), skipped))
 }

@@ -262,3 +262,77 @@ fn fields_are_picked_out_of_any_json_object() {
         (Some("bad_json"), Some("line is not a JSON object"))
     );
 }
+
+#[test]
+fn a_killed_run_resumes_to_the_same_bytes_as_an_uninterrupted_one() {
+    let Some(data) = common::data_or_skip("a_killed_run_resumes_to_the_same_bytes") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("dump.jsonl");
+    let mut dump = Vec::new();
+    let posts = [
+        std::fs::read(data.join("weibo-ced/test.jsonl")).unwrap(),
+        std::fs::read(data.join("pheme/test.jsonl")).unwrap(),
+    ]
+    .concat();
+    for round in 0..120 {
+        dump.extend_from_slice(&posts);
+        if round % 7 == 0 {
+            dump.extend_from_slice(b"{\"id\":\"bad\"}\n");
+        }
+    }
+    std::fs::write(&input, &dump).unwrap();
+    let score = |name: &str, extra: &[&str]| {
+        let mut command = bin();
+        command
+            .arg("score")
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join(format!("{name}.jsonl")))
+            .arg("--rejects")
+            .arg(dir.path().join(format!("{name}.rejects")))
+            .arg("--counts")
+            .arg(dir.path().join(format!("{name}.counts")))
+            .args(["--quiet", "--threads", "1"])
+            .args(extra);
+        command
+    };
+    let status = score("whole", &[]).status().unwrap();
+    assert_eq!(status.code(), Some(1), "the salted lines are rejected");
+
+    let mut child = score("killed", &[]).spawn().unwrap();
+    let progress = dir.path().join("killed.jsonl.progress");
+    let started = std::time::Instant::now();
+    while !progress.exists() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no chunk was flushed within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let final_path = dir.path().join("killed.jsonl");
+    assert!(
+        !final_path.exists(),
+        "the run was killed before it finished, so only the .partial file exists"
+    );
+    assert!(dir.path().join("killed.jsonl.partial").exists());
+
+    let status = score("killed", &["--resume"]).status().unwrap();
+    assert_eq!(status.code(), Some(1));
+    for ext in ["jsonl", "rejects", "counts"] {
+        let whole = std::fs::read(dir.path().join(format!("whole.{ext}"))).unwrap();
+        let resumed = std::fs::read(dir.path().join(format!("killed.{ext}"))).unwrap();
+        assert!(!whole.is_empty());
+        assert!(whole == resumed, "{ext} differs after the resume");
+    }
+    assert!(!progress.exists(), "a finished run leaves no progress file");
+    let again = score("killed", &["--resume"]).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a finished run has nothing to resume"
+    );
+}
