@@ -34,6 +34,15 @@ pub enum Error {
         /// Newest version this build reads.
         supported: u32,
     },
+    /// The model file was written by an older format version that this build no longer
+    /// reads (version 1 lacked the homoglyph fold and the punctuation-run setting).
+    #[error("model format version {found} is older than this build reads ({supported}); retrain the model with this version")]
+    RetiredVersion {
+        /// Version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
     /// The model file is shorter or longer than its header says.
     #[error("model file truncated or padded: expected {expected} bytes, found {found}")]
     Truncated {

@@ -30,6 +30,7 @@ pub mod features;
 pub mod io;
 pub mod linear;
 pub mod model;
+pub mod perturb;
 #[cfg(feature = "plots")]
 pub mod plots;
 pub mod protocol;

@@ -17,6 +17,7 @@ use rumor_triage::eval::Predictions;
 use rumor_triage::features::FeatureConfig;
 use rumor_triage::io::{read_examples, read_examples_keyed, Fields};
 use rumor_triage::linear::ClassWeight;
+use rumor_triage::perturb::Perturbation;
 use rumor_triage::protocol::{
     chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Split, TuneGrid,
 };
@@ -308,6 +309,22 @@ enum Command {
         /// Accounts to list.
         #[arg(long, default_value_t = 20)]
         top: usize,
+    },
+    /// Write perturbed copies of a labeled JSONL file's texts (evasion tests).
+    Perturb {
+        /// Input JSONL, or - for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+        /// The perturbation: zero-width, homoglyphs, full-width, spaced-chinese,
+        /// repeated-punctuation or case-games.
+        #[arg(long)]
+        kind: String,
+        /// Seed of the edits (each line draws from seed + its line number).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// JSON field holding the text.
+        #[arg(long, default_value = "text")]
+        text_field: String,
     },
     /// Show what a model holds.
     Info {
@@ -871,6 +888,37 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     "skipped {skipped} lines that are not scored posts (rejects or not JSON)"
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Perturb {
+            input,
+            kind,
+            seed,
+            text_field,
+        } => {
+            let perturbation = Perturbation::from_name(&kind).ok_or_else(|| {
+                let names: Vec<&str> = Perturbation::ALL.iter().map(|p| p.name()).collect();
+                Error::invalid(format!("unknown perturbation {kind:?}; one of {names:?}"))
+            })?;
+            let mut stdout = BufWriter::new(std::io::stdout().lock());
+            for (n, line) in open_input(&input)?.0.lines().enumerate() {
+                let line = line?;
+                let mut value: serde_json::Value = serde_json::from_str(&line)
+                    .map_err(|e| Error::invalid(format!("{input}:{}: not JSON: {e}", n + 1)))?;
+                let Some(text) = value.get_mut(&text_field) else {
+                    return Err(Error::invalid(format!(
+                        "{input}:{}: no field {text_field:?}",
+                        n + 1
+                    )));
+                };
+                if let Some(original) = text.as_str() {
+                    *text = perturbation
+                        .apply(original, seed.wrapping_add(n as u64))
+                        .into();
+                }
+                writeln!(stdout, "{value}")?;
+            }
+            stdout.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Info {

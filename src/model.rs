@@ -35,7 +35,7 @@ use crate::text::{self, FastTokenizer, TokenizerBackend};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"RUMORTRG";
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 52;
 
 /// One labeled training text.
@@ -1038,8 +1038,9 @@ impl Model {
         let mut buffers = text::Buffers::default();
         self.tokenizer
             .for_each_token(text, self.features.seed, &mut buffers, |t, k| {
-                tokens.push(t.to_owned());
-                keys.push(k);
+                if features::push_key(&self.features, &mut keys, k) {
+                    tokens.push(t.to_owned());
+                }
             })?;
         let mut names: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
         let mut window = Vec::new();
@@ -1201,6 +1202,12 @@ impl Model {
         let version = u32::from_le_bytes(version_bytes);
         if version > FORMAT_VERSION || version == 0 {
             return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version < FORMAT_VERSION {
+            return Err(Error::RetiredVersion {
                 found: version,
                 supported: FORMAT_VERSION,
             });

@@ -40,6 +40,81 @@ const URL_PATTERN: &str = "https?://[!-~]+";
 const USER_PATTERN: &str = "@(?=[a-z0-9_])";
 const NUMBER_PATTERN: &str = "[0-9]+";
 
+/// Cyrillic and Greek letters that look like a Latin letter, and that letter: the
+/// look-alikes from Unicode's confusables list (UTS #39) for the Latin alphabet, both
+/// cases, sorted by code point. Folding them defeats homoglyph evasion ("ВRЕАКІNG"); the
+/// price is that genuine Cyrillic or Greek words get partly Latin spellings, consistently in
+/// training and scoring.
+pub const CONFUSABLES: [(char, char); 54] = [
+    ('Α', 'A'),
+    ('Β', 'B'),
+    ('Ε', 'E'),
+    ('Ζ', 'Z'),
+    ('Η', 'H'),
+    ('Ι', 'I'),
+    ('Κ', 'K'),
+    ('Μ', 'M'),
+    ('Ν', 'N'),
+    ('Ο', 'O'),
+    ('Ρ', 'P'),
+    ('Τ', 'T'),
+    ('Υ', 'Y'),
+    ('Χ', 'X'),
+    ('α', 'a'),
+    ('ι', 'i'),
+    ('κ', 'k'),
+    ('ν', 'v'),
+    ('ο', 'o'),
+    ('ρ', 'p'),
+    ('υ', 'u'),
+    ('χ', 'x'),
+    ('Ѕ', 'S'),
+    ('І', 'I'),
+    ('Ј', 'J'),
+    ('А', 'A'),
+    ('В', 'B'),
+    ('Е', 'E'),
+    ('К', 'K'),
+    ('М', 'M'),
+    ('Н', 'H'),
+    ('О', 'O'),
+    ('Р', 'P'),
+    ('С', 'C'),
+    ('Т', 'T'),
+    ('У', 'Y'),
+    ('Х', 'X'),
+    ('а', 'a'),
+    ('е', 'e'),
+    ('о', 'o'),
+    ('р', 'p'),
+    ('с', 'c'),
+    ('у', 'y'),
+    ('х', 'x'),
+    ('ѕ', 's'),
+    ('і', 'i'),
+    ('ј', 'j'),
+    ('һ', 'h'),
+    ('ӏ', 'l'),
+    ('ԁ', 'd'),
+    ('Ԛ', 'Q'),
+    ('ԛ', 'q'),
+    ('Ԝ', 'W'),
+    ('ԝ', 'w'),
+];
+
+/// The Latin letter a Cyrillic or Greek look-alike stands for, else `c` itself.
+#[inline]
+fn fold_confusable(c: char) -> char {
+    if !('\u{0391}'..='\u{051d}').contains(&c) {
+        return c;
+    }
+    CONFUSABLES
+        .binary_search_by_key(&c, |&(from, _)| from)
+        .ok()
+        .and_then(|i| CONFUSABLES.get(i))
+        .map_or(c, |&(_, to)| to)
+}
+
 /// Builds the crate-level normalizer sequence that defines the built-in tokenization.
 fn builtin_normalizer() -> Result<NormalizerWrapper, Error> {
     let replace = |pattern: &str, word: &str| -> Result<NormalizerWrapper, Error> {
@@ -50,15 +125,22 @@ fn builtin_normalizer() -> Result<NormalizerWrapper, Error> {
         .map(NormalizerWrapper::from)
         .map_err(Error::Tokenizer)
     };
-    Ok(Sequence::new(vec![
-        NFKC.into(),
+    let mut steps: Vec<NormalizerWrapper> = vec![NFKC.into()];
+    for (from, to) in CONFUSABLES {
+        steps.push(
+            Replace::new(ReplacePattern::String(from.to_string()), to.to_string())
+                .map(NormalizerWrapper::from)
+                .map_err(Error::Tokenizer)?,
+        );
+    }
+    steps.extend([
         BertNormalizer::new(true, false, Some(false), true).into(),
         replace(URL_PATTERN, URL_TOKEN)?,
         replace(USER_PATTERN, USER_TOKEN)?,
         replace(NUMBER_PATTERN, NUMBER_TOKEN)?,
         BertNormalizer::new(false, true, Some(false), false).into(),
-    ])
-    .into())
+    ]);
+    Ok(Sequence::new(steps).into())
 }
 
 /// The built-in pipeline as a `tokenizers` [`Tokenizer`] with the given vocabulary.
@@ -259,6 +341,7 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
             out.push(c);
             continue;
         }
+        let c = fold_confusable(c);
         let removed = match c {
             '\t' | '\n' | '\r' => false,
             '\0' | '\u{fffd}' => true,
@@ -479,7 +562,7 @@ fn split_words(text: &str, word: &mut impl FnMut(&str, bool)) {
 /// single CJK ideograph (which admits longer n-grams).
 ///
 /// ```
-/// let key = rumor_triage::text::TokenKey { hash: rumor_triage::features::token_hash("谣", 0), cjk: true };
+/// let key = rumor_triage::text::TokenKey { hash: rumor_triage::features::token_hash("谣", 0), cjk: true, punctuation: false };
 /// assert!(key.cjk);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,6 +571,15 @@ pub struct TokenKey {
     pub hash: u64,
     /// Whether the token is one CJK ideograph.
     pub cjk: bool,
+    /// Whether the token is one punctuation character.
+    pub punctuation: bool,
+}
+
+/// Whether `token` is a single punctuation character (as the pre-tokenizer splits them).
+#[inline]
+fn is_punctuation_token(token: &str) -> bool {
+    let mut chars = token.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if is_bert_punctuation(c))
 }
 
 /// The built-in pipeline, re-implemented for speed, with the vocabulary's token hashes
@@ -533,12 +625,20 @@ impl FastTokenizer {
     #[inline]
     fn for_each(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str, TokenKey)) {
         for_each_word(text, buffers, |word, cjk| match self.hashes.get(word) {
-            Some(&hash) => token(word, TokenKey { hash, cjk }),
+            Some(&hash) => token(
+                word,
+                TokenKey {
+                    hash,
+                    cjk,
+                    punctuation: !cjk && is_punctuation_token(word),
+                },
+            ),
             None => token(
                 UNK_TOKEN,
                 TokenKey {
                     hash: self.unk_hash,
                     cjk,
+                    punctuation: !cjk && is_punctuation_token(word),
                 },
             ),
         });
@@ -629,6 +729,7 @@ impl TokenizerBackend {
                         TokenKey {
                             hash: token_hash(piece, seed),
                             cjk,
+                            punctuation: !cjk && is_punctuation_token(piece),
                         },
                     );
                 }

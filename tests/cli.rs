@@ -166,7 +166,7 @@ fn train_eval_explain_info_round_trip() {
 fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.rtm");
-    std::fs::write(&bad, b"RUMORTRG\x01\x00\x00\x00garbage").unwrap();
+    std::fs::write(&bad, b"RUMORTRG\x02\x00\x00\x00garbage").unwrap();
     let out = bin()
         .arg("score")
         .arg(seeds())
@@ -177,6 +177,10 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());
+    std::fs::write(&bad, b"RUMORTRG\x01\x00\x00\x00garbage").unwrap();
+    let old = bin().arg("info").arg(&bad).output().unwrap();
+    assert_eq!(old.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&old.stderr).contains("older than this build reads"));
 }
 
 #[test]

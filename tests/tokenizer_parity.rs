@@ -42,7 +42,7 @@ fn fast_path_matches_the_crate_on_every_post() {
 
 #[test]
 fn hostile_strings_match_the_crate() {
-    let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震"]
+    let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震", "breaking"]
         .map(String::from)
         .to_vec();
     let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
@@ -62,6 +62,9 @@ fn hostile_strings_match_the_crate() {
         "😀😀 #tag &amp; «quote» —dash—",
         "مرحبا בעולם \u{202e}abc",
         "𠀀𪜀 〇 々 ー",
+        "ВRЕАКІNG: Рοlісе соnfirm ΤΗΕ ѕhооtеr",
+        "Россия Ελλάδα ΑΒΓ ԁԛԝ һ ӏ",
+        "rumοr ＲＵМОＲ ℝ",
     ];
     let mut buffers = Buffers::default();
     for text in cases {
