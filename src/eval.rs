@@ -217,15 +217,23 @@ pub fn per_class(
     let k = labels.len();
     let mut confusion = vec![vec![0u64; k]; k];
     for (&t, &p) in truth.iter().zip(predicted) {
-        if t < k && p < k {
-            confusion[t][p] += 1;
+        if let Some(cell) = confusion.get_mut(t).and_then(|row| row.get_mut(p)) {
+            *cell += 1;
         }
     }
-    let metrics = (0..k)
-        .map(|c| {
-            let tp = confusion[c][c] as f64;
-            let predicted_c: f64 = (0..k).map(|t| confusion[t][c] as f64).sum();
-            let actual_c: f64 = confusion[c].iter().map(|&v| v as f64).sum();
+    let cell = |t: usize, p: usize| {
+        confusion
+            .get(t)
+            .and_then(|row| row.get(p))
+            .map_or(0.0, |&v| v as f64)
+    };
+    let metrics = labels
+        .iter()
+        .enumerate()
+        .map(|(c, label)| {
+            let tp = cell(c, c);
+            let predicted_c: f64 = (0..k).map(|t| cell(t, c)).sum();
+            let actual_c: f64 = (0..k).map(|p| cell(c, p)).sum();
             let precision = if predicted_c > 0.0 {
                 tp / predicted_c
             } else {
@@ -238,7 +246,7 @@ pub fn per_class(
                 0.0
             };
             ClassMetrics {
-                label: labels[c].clone(),
+                label: label.clone(),
                 precision,
                 recall,
                 f1,

@@ -197,6 +197,10 @@ pub(crate) fn push_key(config: &FeatureConfig, keys: &mut Vec<TokenKey>, key: To
 /// Calls `emit(bucket, start, len)` for every n-gram of `keys` (token positions
 /// `start..start+len`), in a fixed order.
 #[inline]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "positions are bounded by the loops over `keys` and `buckets`"
+)]
 pub(crate) fn for_each_ngram(
     config: &FeatureConfig,
     keys: &[TokenKey],
@@ -222,6 +226,10 @@ pub(crate) fn for_each_ngram(
 
 /// Turns `text` into hashed n-gram term counts: sorted `(bucket, count)` in `row`
 /// (values hold raw counts). Returns the number of tokens.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "positions are bounded by the loops over `keys` and `buckets`"
+)]
 pub(crate) fn count_ngrams(
     config: &FeatureConfig,
     tokenizer: &TokenizerBackend,

@@ -22,6 +22,23 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Library code reads strangers' bytes: no unwrap, expect, panic or unchecked indexing. The
+// few numeric kernels that index their own tables say so with a scoped `allow` and reason.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod counts;
 pub mod error;

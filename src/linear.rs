@@ -8,6 +8,10 @@
 //! The coordinate order comes from a seeded SplitMix64 stream and each problem runs on one
 //! thread (classes in parallel), so the weights are the same bits whatever the number of
 //! rayon threads.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "the solver indexes its own vectors with indices checked when the sparse rows are built"
+)]
 
 use linfa::dataset::{DatasetBase, Records};
 use linfa::traits::{Fit, PredictInplace};

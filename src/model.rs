@@ -339,19 +339,23 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
 /// }
 /// ```
 pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize> {
-    let classes = targets.iter().copied().max().map_or(0, |m| m + 1);
+    let mut classes = targets.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
     let mut fold_of = vec![0; targets.len()];
     let mut dealt = 0usize;
-    for class in 0..classes {
+    for class in classes {
         let mut rows: Vec<usize> = (0..targets.len())
-            .filter(|&i| targets[i] == class)
+            .filter(|&i| targets.get(i) == Some(&class))
             .collect();
         shuffle(
             &mut rows,
             seed ^ (class as u64).wrapping_mul(0x1000_0000_01b3),
         );
         for row in rows {
-            fold_of[row] = dealt % folds.max(1);
+            if let Some(slot) = fold_of.get_mut(row) {
+                *slot = dealt % folds.max(1);
+            }
             dealt += 1;
         }
     }
@@ -359,6 +363,10 @@ pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize
 }
 
 /// Calibrated probabilities of each label from raw margins.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices come from loops over the model's own tables and their lengths, not from input"
+)]
 fn probabilities_into(
     calibration: &Calibration,
     positive: &[bool],
@@ -406,6 +414,10 @@ fn flag_probability(probabilities: &[f32], positive: &[bool]) -> f32 {
 
 /// The threshold the rule picks over held-out `(flag probability, is flagged label)`, and
 /// the flagged-class F1 it gives.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices come from loops over the model's own tables and their lengths, not from input"
+)]
 fn choose_threshold(scores: &[(f32, bool)], rule: ThresholdRule) -> (f32, f64) {
     let mut sorted: Vec<(f32, bool)> = scores.to_vec();
     sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -533,6 +545,10 @@ fn fit_platt(scores: ndarray::ArrayView1<f32>, is_flag: &Array1<bool>) -> (f64, 
 }
 
 /// Temperature minimizing the log loss of `softmax(z / t)` (golden-section on ln t).
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices come from loops over the model's own tables and their lengths, not from input"
+)]
 fn fit_temperature(margins: &Array2<f32>, targets: &[usize]) -> f64 {
     let nll = |log_t: f64| -> f64 {
         let t = log_t.exp();
@@ -570,6 +586,10 @@ struct Featurized {
     idf: Idf,
 }
 
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices come from loops over the model's own tables and their lengths, not from input"
+)]
 fn featurize_training(
     backend: &TokenizerBackend,
     config: &FeatureConfig,
@@ -608,6 +628,10 @@ fn featurize_training(
 
 /// Removes the entries of buckets whose (pruned) document frequency is 0. The row keeps
 /// the norm it had with them, exactly as at scoring time, where these buckets have no weight.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices come from loops over the model's own tables and their lengths, not from input"
+)]
 fn drop_rare(row: &mut SparseRow, df: &[u32]) {
     let mut kept = 0;
     for i in 0..row.indices.len() {
@@ -642,6 +666,10 @@ impl Model {
     /// assert!(rumor.probability > report.probability);
     /// assert_eq!(report.label, "non-rumor");
     /// ```
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
     pub fn train(examples: &[Example], options: &TrainOptions) -> Result<Self, Error> {
         options.features.validate()?;
         if options.folds < 2 {
@@ -970,7 +998,7 @@ impl Model {
         let flagged = probability >= threshold.unwrap_or(self.threshold);
         let label = decide(probabilities, &self.positive, flagged);
         Ok(Score {
-            label: self.labels[label].clone(),
+            label: self.labels.get(label).cloned().unwrap_or_default(),
             probability,
             flagged,
         })
@@ -980,6 +1008,10 @@ impl Model {
     /// together (the same value as [`Model::featurize`] then the dot product, up to
     /// rounding order).
     #[inline]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
     fn fused_margins(&self, counts: &SparseRow, margins: &mut Vec<f32>) {
         let k = self.linear.outputs();
         let stride = k + 1;
@@ -1019,6 +1051,10 @@ impl Model {
     /// let why = model.explain("Unconfirmed reports: gunman still inside?", 3).unwrap();
     /// assert!(why.top.len() <= 3);
     /// ```
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();
         let score = self.score_with(text, &mut workspace, None)?;
@@ -1045,7 +1081,7 @@ impl Model {
         let mut names: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
         let mut window = Vec::new();
         features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
-            let gram = tokens[start..start + len].join(" ");
+            let gram = tokens.get(start..start + len).unwrap_or_default().join(" ");
             let entry = names.entry(bucket).or_default();
             if !entry.contains(&gram) {
                 entry.push(gram);
@@ -1089,6 +1125,10 @@ impl Model {
     }
 
     /// Coefficients that turn the outputs into one margin toward the flagged side.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
     fn flag_direction(&self) -> Vec<f32> {
         if self.linear.outputs() == 1 {
             return vec![if self.positive[1] { 1.0 } else { -1.0 }];
@@ -1188,7 +1228,7 @@ impl Model {
     /// assert!(matches!(Model::from_bytes(b"not a model"), Err(Error::NotAModel)));
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
             return Err(Error::NotAModel);
         }
         let version_bytes: [u8; 4] =
@@ -1216,17 +1256,19 @@ impl Model {
             expected: HEADER_LEN as u64,
             found: bytes.len() as u64,
         })?;
-        let mut len_bytes = [0u8; 8];
-        len_bytes.copy_from_slice(&header[12..20]);
-        let expected = u64::from_le_bytes(len_bytes);
-        let body = &bytes[HEADER_LEN..];
+        let (fixed, checksum) = header.split_at(20);
+        let (_, len_bytes) = fixed.split_at(12);
+        let mut length = [0u8; 8];
+        length.copy_from_slice(len_bytes);
+        let expected = u64::from_le_bytes(length);
+        let (_, body) = bytes.split_at(HEADER_LEN);
         if body.len() as u64 != expected {
             return Err(Error::Truncated {
                 expected,
                 found: body.len() as u64,
             });
         }
-        if Sha256::digest(body).as_slice() != &header[20..52] {
+        if Sha256::digest(body).as_slice() != checksum {
             return Err(Error::ChecksumMismatch);
         }
         let payload: Payload = postcard::from_bytes(body)
@@ -1243,7 +1285,7 @@ impl Model {
         if p.labels.len() < 2 || p.positive.len() != p.labels.len() {
             return Err(bad("labels and flagged labels do not match"));
         }
-        if !p.labels.windows(2).all(|w| w[0] < w[1]) {
+        if !p.labels.is_sorted_by(|a, b| a < b) {
             return Err(bad("labels are not sorted and unique"));
         }
         if !p.positive.iter().any(|&x| x) || p.positive.iter().all(|&x| x) {
@@ -1283,13 +1325,22 @@ impl Model {
             if u64::from(d) > p.n_docs {
                 return Err(bad("document frequency above the document count"));
             }
-            df[i as usize] = d;
+            let slot = df
+                .get_mut(i as usize)
+                .ok_or_else(|| bad("document-frequency index out of range"))?;
+            *slot = d;
         }
         let idf = Idf::from_document_frequencies(&df, p.n_docs as usize);
         let mut weights = Array2::<f32>::zeros((buckets, outputs));
-        for (n, &j) in weight_indices.iter().enumerate() {
-            for o in 0..outputs {
-                weights[[j as usize, o]] = p.weight_values[n * outputs + o];
+        for (&j, values) in weight_indices
+            .iter()
+            .zip(p.weight_values.chunks_exact(outputs))
+        {
+            for (o, &value) in values.iter().enumerate() {
+                let slot = weights
+                    .get_mut((j as usize, o))
+                    .ok_or_else(|| bad("weight index out of range"))?;
+                *slot = value;
             }
         }
         let tokenizer = text::parse_tokenizer_json(p.tokenizer_json.as_bytes())

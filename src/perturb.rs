@@ -89,7 +89,8 @@ impl Perturbation {
                 Perturbation::ZeroWidth => {
                     out.push(c);
                     if rng.chance(5) {
-                        out.push(ZERO_WIDTH[rng.below(ZERO_WIDTH.len())]);
+                        let mark = ZERO_WIDTH.get(rng.below(ZERO_WIDTH.len()));
+                        out.push(mark.copied().unwrap_or('\u{200b}'));
                     }
                 }
                 Perturbation::Homoglyphs => match homoglyph(c) {

@@ -293,11 +293,11 @@ impl BmpClasses {
         let mut punctuation = vec![0u64; 1024];
         for (code, c) in (0..0x1_0000u32).filter_map(|u| char::from_u32(u).map(|c| (u, c))) {
             let (word, bit) = ((code / 64) as usize, code % 64);
-            if c.is_other() {
-                other[word] |= 1 << bit;
+            if let (true, Some(slot)) = (c.is_other(), other.get_mut(word)) {
+                *slot |= 1 << bit;
             }
-            if c.is_punctuation() {
-                punctuation[word] |= 1 << bit;
+            if let (true, Some(slot)) = (c.is_punctuation(), punctuation.get_mut(word)) {
+                *slot |= 1 << bit;
             }
         }
         Self {
@@ -409,11 +409,14 @@ fn replace_matches(
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
-        let Some(offset) = bytes[at..].iter().position(|&b| b == trigger) else {
+        let Some(offset) = bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|&b| b == trigger))
+        else {
             break;
         };
         let start = at + offset;
-        let len = match_len(&bytes[start..]);
+        let len = match_len(bytes.get(start..).unwrap_or_default());
         if len == 0 {
             at = start + 1;
             continue;
@@ -437,7 +440,9 @@ fn url_match_len(bytes: &[u8]) -> usize {
     } else {
         return 0;
     };
-    let tail = bytes[scheme..]
+    let tail = bytes
+        .get(scheme..)
+        .unwrap_or_default()
         .iter()
         .take_while(|b| (b'!'..=b'~').contains(b))
         .count();
@@ -502,9 +507,11 @@ fn replace_digit_runs(input: &str, out: &mut String) -> bool {
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if bytes[at].is_ascii_digit() {
+        if bytes.get(at).is_some_and(u8::is_ascii_digit) {
             let end = at
-                + bytes[at..]
+                + bytes
+                    .get(at..)
+                    .unwrap_or_default()
                     .iter()
                     .take_while(|b| b.is_ascii_digit())
                     .count();

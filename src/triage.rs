@@ -259,7 +259,7 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<(Li
             None => (available.len(), false),
         };
         let content = if done {
-            &available[..used - 1]
+            available.get(..used - 1).unwrap_or_default()
         } else {
             available
         };
