@@ -19,7 +19,7 @@ use rumor_triage::io::{read_examples, read_examples_keyed, Fields};
 use rumor_triage::linear::ClassWeight;
 use rumor_triage::perturb::Perturbation;
 use rumor_triage::protocol::{
-    chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Split, TuneGrid,
+    chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Calibrate, Split, TuneGrid,
 };
 use rumor_triage::triage::{
     counts_builder_from_scored, counts_from_scored, decompress_if_gzip, score_stream_resumed,
@@ -189,6 +189,14 @@ enum Command {
         /// Cross-validation folds of --tune.
         #[arg(long, default_value_t = 5)]
         tune_folds: usize,
+        /// Calibrate and set the threshold on held-out folds that keep each value of this
+        /// field (an event) whole: for models that will meet new events.
+        #[arg(long, conflicts_with = "calibrate_by_time")]
+        calibrate_by_group: Option<String>,
+        /// Calibrate and set the threshold on held-out folds that are contiguous periods of
+        /// this time field: for models that will score later posts.
+        #[arg(long)]
+        calibrate_by_time: Option<String>,
     },
     /// Score a JSONL or CSV dump: one output line per input record.
     Score {
@@ -267,6 +275,10 @@ enum Command {
         /// With --chrono: the share of the latest items that tests.
         #[arg(long, default_value_t = 0.2, requires = "chrono")]
         test_fraction: f64,
+        /// With --group-by or --chrono: calibrate each round's model on shuffled folds, as
+        /// `train` does, instead of folds that hold out whole groups or periods.
+        #[arg(long)]
+        shuffled_calibration: bool,
         /// Also report precision and recall at the lowest threshold reaching this precision.
         #[arg(long)]
         at_precision: Option<f64>,
@@ -533,14 +545,30 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             tune_c,
             tune_word_ngrams,
             tune_folds,
+            calibrate_by_group,
+            calibrate_by_time,
         } => {
             set_threads(threads)?;
             let started = Instant::now();
+            let key = calibrate_by_group
+                .as_deref()
+                .or(calibrate_by_time.as_deref());
             let mut examples = Vec::new();
+            let mut keys = Vec::new();
             for path in &input {
-                examples.extend(read_examples(path, &fields.fields())?);
+                for (example, value) in read_examples_keyed(path, &fields.fields(), key)? {
+                    examples.push(example);
+                    keys.push(value.unwrap_or_default());
+                }
             }
             let mut options = train.options()?;
+            let everyone: Vec<usize> = (0..examples.len()).collect();
+            let calibrate = match (&calibrate_by_group, &calibrate_by_time) {
+                (Some(_), _) => Calibrate::ByGroup(&keys),
+                (None, Some(_)) => Calibrate::ByTime(&keys),
+                (None, None) => Calibrate::Shuffled,
+            };
+            options.calibration_groups = calibrate.groups(&everyone, options.folds);
             if tune_requested {
                 let grid = TuneGrid {
                     c: tune_c,
@@ -764,6 +792,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             groups,
             chrono,
             test_fraction,
+            shuffled_calibration,
             at_precision,
             plots,
             fields,
@@ -792,6 +821,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     &examples,
                     &splits,
                     &train.options()?,
+                    Calibrate::Shuffled,
                     at_precision,
                     json,
                 )?
@@ -802,6 +832,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     &examples,
                     &splits,
                     &train.options()?,
+                    if shuffled_calibration {
+                        Calibrate::Shuffled
+                    } else {
+                        Calibrate::ByGroup(&keys)
+                    },
                     at_precision,
                     json,
                 )?
@@ -812,6 +847,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     &examples,
                     split,
                     &train.options()?,
+                    if shuffled_calibration {
+                        Calibrate::Shuffled
+                    } else {
+                        Calibrate::ByTime(&keys)
+                    },
                     at_precision,
                     json,
                 )?
@@ -831,6 +871,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     &all,
                     split,
                     &train.options()?,
+                    Calibrate::Shuffled,
                     at_precision,
                     json,
                 )?
@@ -955,10 +996,12 @@ fn grouped_output(
     examples: &[Example],
     splits: &[Split],
     options: &TrainOptions,
+    calibrate: Calibrate,
     at_precision: Option<f64>,
     json: bool,
 ) -> Result<(String, Predictions), Error> {
-    let (report, pooled) = run_splits(protocol, examples, splits, options, at_precision)?;
+    let (report, pooled) =
+        run_splits(protocol, examples, splits, options, calibrate, at_precision)?;
     if json {
         return Ok((serde_json::to_string_pretty(&report)? + "\n", pooled));
     }
@@ -993,10 +1036,18 @@ fn single_output(
     examples: &[Example],
     split: Split,
     options: &TrainOptions,
+    calibrate: Calibrate,
     at_precision: Option<f64>,
     json: bool,
 ) -> Result<(String, Predictions), Error> {
-    let (report, pooled) = run_splits(protocol, examples, &[split], options, at_precision)?;
+    let (report, pooled) = run_splits(
+        protocol,
+        examples,
+        &[split],
+        options,
+        calibrate,
+        at_precision,
+    )?;
     let Some(only) = report.groups.first() else {
         return Err(Error::invalid("the protocol made no split"));
     };

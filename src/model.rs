@@ -100,6 +100,11 @@ pub struct TrainOptions {
     pub tolerance: f64,
     /// A user-supplied Hugging Face tokenizer instead of the built-in pipeline.
     pub tokenizer: Option<Tokenizer>,
+    /// One group name per training example (an event, a time block): the held-out folds
+    /// behind the calibration and the threshold then keep each group whole, so they see
+    /// the shift a new event or a later period brings instead of a shuffled split's
+    /// optimism (default none: stratified folds).
+    pub calibration_groups: Option<Vec<String>>,
 }
 
 impl Default for TrainOptions {
@@ -117,6 +122,7 @@ impl Default for TrainOptions {
             max_iterations: 1000,
             tolerance: 0.1,
             tokenizer: None,
+            calibration_groups: None,
         }
     }
 }
@@ -360,6 +366,51 @@ pub fn stratified_folds(targets: &[usize], folds: usize, seed: u64) -> Vec<usize
         }
     }
     fold_of
+}
+
+/// Folds that keep each group whole: groups go, largest first (ties by name), to the fold
+/// with the fewest items so far. Returns the fold of each item and the number of folds,
+/// which is `folds` or the number of groups if that is smaller (at least 2).
+///
+/// ```
+/// let groups: Vec<String> = ["a", "b", "a", "c", "b", "a"].map(String::from).to_vec();
+/// let (fold_of, folds) = rumor_triage::model::group_folds(&groups, 2).unwrap();
+/// assert_eq!(folds, 2);
+/// assert_eq!(fold_of, [0, 1, 0, 1, 1, 0]);
+/// ```
+pub fn group_folds(groups: &[String], folds: usize) -> Result<(Vec<usize>, usize), Error> {
+    let mut sizes: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for g in groups {
+        *sizes.entry(g.as_str()).or_default() += 1;
+    }
+    if sizes.len() < 2 {
+        return Err(Error::invalid(
+            "calibration by groups needs at least two groups",
+        ));
+    }
+    let folds = folds.clamp(2, sizes.len());
+    let mut order: Vec<(&str, usize)> = sizes.into_iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut load = vec![0usize; folds];
+    let mut fold_of_group = std::collections::HashMap::new();
+    for (group, size) in order {
+        let (fold, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|&(i, &items)| (items, i))
+            .unwrap_or((0, &0));
+        if let Some(slot) = load.get_mut(fold) {
+            *slot += size;
+        }
+        fold_of_group.insert(group, fold);
+    }
+    Ok((
+        groups
+            .iter()
+            .map(|g| fold_of_group.get(g.as_str()).copied().unwrap_or(0))
+            .collect(),
+        folds,
+    ))
 }
 
 /// Calibrated probabilities of each label from raw margins.
@@ -748,10 +799,25 @@ impl Model {
             .check()?;
 
         // Held-out margins for calibration and threshold.
-        let fold_of = stratified_folds(&targets, options.folds, options.seed);
+        let (fold_of, folds) = match &options.calibration_groups {
+            None => (
+                stratified_folds(&targets, options.folds, options.seed),
+                options.folds,
+            ),
+            Some(groups) => {
+                if groups.len() != targets.len() {
+                    return Err(Error::invalid(format!(
+                        "{} calibration groups for {} examples",
+                        groups.len(),
+                        targets.len()
+                    )));
+                }
+                group_folds(groups, options.folds)?
+            }
+        };
         let outputs = if labels.len() == 2 { 1 } else { labels.len() };
         let mut held_out = Array2::<f32>::zeros((targets.len(), outputs));
-        let fold_margins: Vec<Vec<(usize, Vec<f32>)>> = (0..options.folds)
+        let fold_margins: Vec<Vec<(usize, Vec<f32>)>> = (0..folds)
             .into_par_iter()
             .map(|fold| -> Result<Vec<(usize, Vec<f32>)>, Error> {
                 let train_rows: Vec<usize> =
@@ -829,7 +895,7 @@ impl Model {
             seed: options.seed,
             c: options.c,
             class_weight: options.class_weight,
-            folds: options.folds as u64,
+            folds: folds as u64,
             iterations: linear.iterations as u64,
             threshold_rule: options.threshold,
             held_out: HeldOutMetrics {

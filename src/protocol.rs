@@ -186,6 +186,54 @@ pub fn predict(
     Ok(out)
 }
 
+/// How each round's model forms the held-out folds behind its calibration and threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Calibrate<'a> {
+    /// Stratified folds over the round's training items, as `train` does.
+    Shuffled,
+    /// Folds that keep each group whole (one name per item of the whole data set): for
+    /// leave-one-group-out, so the threshold is fitted on held-out *groups*.
+    ByGroup(&'a [String]),
+    /// Folds that are contiguous blocks of time (one ISO-8601 time per item): for the
+    /// chronological split, so the threshold is fitted on held-out *periods*.
+    ByTime(&'a [String]),
+}
+
+impl Calibrate<'_> {
+    /// The calibration groups of the training items `train` (indices into the whole data
+    /// set) under this rule, for [`TrainOptions::calibration_groups`].
+    ///
+    /// ```
+    /// use rumor_triage::protocol::Calibrate;
+    /// let times: Vec<String> = ["2024-03", "2024-01", "2024-02", "2024-04"].map(String::from).to_vec();
+    /// let blocks = Calibrate::ByTime(&times).groups(&[0, 1, 2, 3], 2).unwrap();
+    /// assert_eq!(blocks, ["block 001", "block 000", "block 000", "block 001"]);
+    /// ```
+    pub fn groups(&self, train: &[usize], folds: usize) -> Option<Vec<String>> {
+        match *self {
+            Calibrate::Shuffled => None,
+            Calibrate::ByGroup(keys) => Some(
+                train
+                    .iter()
+                    .map(|&i| keys.get(i).cloned().unwrap_or_default())
+                    .collect(),
+            ),
+            Calibrate::ByTime(times) => {
+                let mut order: Vec<usize> = (0..train.len()).collect();
+                order.sort_by_key(|&k| train.get(k).and_then(|&i| times.get(i)));
+                let mut block = vec![String::new(); train.len()];
+                let per_block = train.len().div_ceil(folds.max(2)).max(1);
+                for (rank, &k) in order.iter().enumerate() {
+                    if let Some(slot) = block.get_mut(k) {
+                        *slot = format!("block {:03}", rank / per_block);
+                    }
+                }
+                Some(block)
+            }
+        }
+    }
+}
+
 /// One round of a protocol and its figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SplitReport {
@@ -217,18 +265,19 @@ pub struct ProtocolReport {
 }
 
 /// Runs `splits` over `examples`: trains a model per split with `options` on its training
-/// items only, predicts its test items, and pools them. Also returns the pooled
+/// items only (its calibration folds formed by `calibrate`), predicts its test items, and
+/// pools them. Also returns the pooled
 /// predictions (for plots).
 ///
 /// ```
-/// use rumor_triage::{protocol::{kfold_splits, run_splits}, Example, TrainOptions};
+/// use rumor_triage::{protocol::{kfold_splits, run_splits, Calibrate}, Example, TrainOptions};
 /// let examples: Vec<Example> = (0..40)
 ///     .map(|i| Example { text: format!("{} {i}", if i % 2 == 0 { "rumor says" } else { "news today" }), label: if i % 2 == 0 { "rumor" } else { "non-rumor" }.into() })
 ///     .collect();
 /// let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
 /// let splits = kfold_splits(&labels, 4, 1).unwrap();
 /// let options = TrainOptions { folds: 2, ..Default::default() };
-/// let (report, _) = run_splits("k-fold", &examples, &splits, &options, None).unwrap();
+/// let (report, _) = run_splits("k-fold", &examples, &splits, &options, Calibrate::Shuffled, None).unwrap();
 /// assert_eq!(report.groups.len(), 4);
 /// assert_eq!(report.pooled.items, 40);
 /// ```
@@ -237,6 +286,7 @@ pub fn run_splits(
     examples: &[Example],
     splits: &[Split],
     options: &TrainOptions,
+    calibrate: Calibrate,
     at_precision: Option<f64>,
 ) -> Result<(ProtocolReport, Predictions), Error> {
     let labels = distinct(&examples.iter().map(|e| e.label.clone()).collect::<Vec<_>>());
@@ -250,7 +300,9 @@ pub fn run_splits(
                 .collect()
         };
         let (train, test) = (pick(&split.train), pick(&split.test));
-        let model = Model::train(&train, options)
+        let mut options = options.clone();
+        options.calibration_groups = calibrate.groups(&split.train, options.folds);
+        let model = Model::train(&train, &options)
             .map_err(|e| Error::invalid(format!("{}: training failed: {e}", split.name)))?;
         let predictions = predict(&model, &test, &labels, None)?;
         groups.push(SplitReport {
@@ -361,7 +413,14 @@ pub fn tune(
         options.c = c;
         options.features.word_ngrams = word_ngrams;
         options.features.cjk_ngrams = options.features.cjk_ngrams.max(word_ngrams);
-        let (report, _) = run_splits("k-fold", examples, &splits, &options, None)?;
+        let (report, _) = run_splits(
+            "k-fold",
+            examples,
+            &splits,
+            &options,
+            Calibrate::Shuffled,
+            None,
+        )?;
         trials.push(TuneTrial {
             c,
             word_ngrams,

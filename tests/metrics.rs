@@ -6,7 +6,7 @@ use rumor_triage::eval::{
     average_precision, brier, ece, point_at_precision, pr_curve, reliability, roc_auc, roc_curve,
     Predictions,
 };
-use rumor_triage::protocol::{chrono_split, group_splits, kfold_splits, run_splits};
+use rumor_triage::protocol::{chrono_split, group_splits, kfold_splits, run_splits, Calibrate};
 use rumor_triage::{Example, TrainOptions};
 
 fn close(a: f64, b: f64) -> bool {
@@ -221,7 +221,15 @@ fn the_same_seed_gives_the_same_json() {
     };
     let run = |seed| {
         let splits = kfold_splits(&labels, 3, seed).unwrap();
-        let (report, _) = run_splits("k-fold", &examples, &splits, &options, Some(0.9)).unwrap();
+        let (report, _) = run_splits(
+            "k-fold",
+            &examples,
+            &splits,
+            &options,
+            Calibrate::Shuffled,
+            Some(0.9),
+        )
+        .unwrap();
         serde_json::to_string(&report).unwrap()
     };
     let first = run(5);
@@ -242,4 +250,47 @@ fn the_same_seed_gives_the_same_json() {
         assert!(value["pooled"].get(key).is_some(), "pooled.{key}");
     }
     assert_eq!(value["pooled"]["items"], 90);
+}
+
+#[test]
+fn calibration_folds_by_group_keep_groups_whole_and_train_on_the_rest_only() {
+    let groups: Vec<String> = (0..50).map(|i| format!("event {}", i % 5)).collect();
+    let (fold_of, folds) = rumor_triage::model::group_folds(&groups, 3).unwrap();
+    assert_eq!(folds, 3);
+    for (g, f) in groups.iter().zip(&fold_of) {
+        let same: Vec<usize> = groups
+            .iter()
+            .zip(&fold_of)
+            .filter(|(h, _)| *h == g)
+            .map(|(_, &f)| f)
+            .collect();
+        assert!(same.iter().all(|x| x == f), "{g} is split across folds");
+    }
+    assert!(rumor_triage::model::group_folds(&groups[..1], 3).is_err());
+    // A leave-one-group-out round with group calibration still trains only on other groups.
+    let examples = toy(60);
+    let names: Vec<String> = (0..60).map(|i| format!("g{}", i % 4)).collect();
+    let splits = group_splits(&names, &["g1".into()]).unwrap();
+    let options = TrainOptions {
+        folds: 3,
+        ..Default::default()
+    };
+    let (report, _) = run_splits(
+        "leave-one-group-out",
+        &examples,
+        &splits,
+        &options,
+        Calibrate::ByGroup(&names),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (report.groups[0].train_items, report.groups[0].test_items),
+        (45, 15)
+    );
+    let wrong = TrainOptions {
+        calibration_groups: Some(vec!["x".into(); 3]),
+        ..Default::default()
+    };
+    assert!(rumor_triage::Model::train(&examples, &wrong).is_err());
 }
