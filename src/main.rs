@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use rumor_triage::eval::Predictions;
 use rumor_triage::features::FeatureConfig;
 use rumor_triage::io::{read_examples, read_examples_keyed, Fields};
-use rumor_triage::linear::ClassWeight;
+use rumor_triage::linear::{ClassWeight, Loss};
 use rumor_triage::perturb::Perturbation;
 use rumor_triage::protocol::{
     chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Calibrate, Split, TuneGrid,
@@ -85,6 +85,9 @@ struct TrainArgs {
     /// Inverse L2 regularization strength.
     #[arg(long, default_value_t = 10.0)]
     c: f64,
+    /// Loss: logistic (logistic regression) or squared-hinge (L2-loss linear SVM).
+    #[arg(long, default_value = "logistic", value_parser = ["logistic", "squared-hinge"])]
+    loss: String,
     /// log2 of the number of hash buckets (16..=24).
     #[arg(long, default_value_t = 20)]
     hash_bits: u8,
@@ -134,6 +137,11 @@ impl TrainArgs {
                 ..FeatureConfig::default()
             },
             c: self.c,
+            loss: if self.loss == "squared-hinge" {
+                Loss::SquaredHinge
+            } else {
+                Loss::Logistic
+            },
             class_weight: if self.balanced {
                 ClassWeight::Balanced
             } else {

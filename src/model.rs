@@ -29,7 +29,9 @@ use tokenizers::Tokenizer;
 
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, Idf, Scratch, SparseRow};
-use crate::linear::{ClassWeight, LogisticRegression, LogisticRegressionParams, SparseMatrix};
+use crate::linear::{
+    ClassWeight, LogisticRegression, LogisticRegressionParams, Loss, SparseMatrix,
+};
 use crate::text::{self, FastTokenizer, TokenizerBackend};
 
 /// First bytes of every model file.
@@ -79,6 +81,8 @@ pub struct TrainOptions {
     pub features: FeatureConfig,
     /// Inverse L2 strength (default 10).
     pub c: f64,
+    /// The loss (default logistic; the squared hinge is the L2-loss linear SVM).
+    pub loss: Loss,
     /// Class weighting (default uniform).
     pub class_weight: ClassWeight,
     /// Labels whose posts get flagged (default `["rumor"]`).
@@ -112,6 +116,7 @@ impl Default for TrainOptions {
         Self {
             features: FeatureConfig::default(),
             c: 10.0,
+            loss: Loss::Logistic,
             class_weight: ClassWeight::Uniform,
             positive: vec!["rumor".to_owned()],
             folds: 5,
@@ -173,8 +178,12 @@ pub struct TrainingMetadata {
     pub seed: u64,
     /// Inverse L2 strength used.
     pub c: f64,
+    /// Loss used.
+    pub loss: Loss,
     /// Class weighting used.
     pub class_weight: ClassWeight,
+    /// Whether the held-out folds kept calibration groups whole (events, periods).
+    pub grouped_calibration: bool,
     /// Folds used for the held-out scores.
     pub folds: u64,
     /// Passes over the data of the final fit.
@@ -792,6 +801,7 @@ impl Model {
                 .collect(),
         };
         let params = LogisticRegressionParams::new(labels.len())
+            .loss(options.loss)
             .c(options.c)
             .max_iterations(options.max_iterations)
             .tolerance(options.tolerance)
@@ -894,7 +904,9 @@ impl Model {
             label_counts,
             seed: options.seed,
             c: options.c,
+            loss: options.loss,
             class_weight: options.class_weight,
+            grouped_calibration: options.calibration_groups.is_some(),
             folds: folds as u64,
             iterations: linear.iterations as u64,
             threshold_rule: options.threshold,
