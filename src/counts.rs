@@ -78,6 +78,19 @@ pub struct CountsBuilder {
     accounts: HashMap<String, (u64, u64)>,
 }
 
+/// Applies `update` to the entry for `key`, allocating the key only the first time it is
+/// seen (this runs once per post on the thread that writes the output).
+fn update<T: Default>(map: &mut BTreeMap<String, T>, key: &str, update: impl FnOnce(&mut T)) {
+    match map.get_mut(key) {
+        Some(value) => update(value),
+        None => {
+            let mut value = T::default();
+            update(&mut value);
+            map.insert(key.to_owned(), value);
+        }
+    }
+}
+
 impl CountsBuilder {
     /// A builder that keeps the `top` accounts with the most flagged posts.
     ///
@@ -114,24 +127,23 @@ impl CountsBuilder {
     ) {
         let c = &mut self.counts;
         c.total += 1;
-        *c.labels.entry(label.to_owned()).or_default() += 1;
+        update(&mut c.labels, label, |n| *n += 1);
         if flagged {
             c.flagged += 1;
-            *c.flagged_labels.entry(label.to_owned()).or_default() += 1;
+            update(&mut c.flagged_labels, label, |n| *n += 1);
         }
         let bump = |g: &mut GroupCount| {
             g.total += 1;
             g.flagged += u64::from(flagged);
         };
-        bump(
-            c.platforms
-                .entry(platform.unwrap_or("").to_owned())
-                .or_default(),
-        );
-        let day: String = time
-            .map(|t| t.chars().take(10).collect())
-            .unwrap_or_default();
-        bump(c.days.entry(day).or_default());
+        update(&mut c.platforms, platform.unwrap_or(""), bump);
+        let day = time.map_or("", |t| {
+            t.char_indices()
+                .nth(10)
+                .and_then(|(end, _)| t.get(..end))
+                .unwrap_or(t)
+        });
+        update(&mut c.days, day, bump);
         if let Some(account) = account {
             let entry = match self.accounts.get_mut(account) {
                 Some(e) => e,

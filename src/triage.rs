@@ -439,6 +439,7 @@ enum Raw {
 }
 
 /// Where the configured fields sit in a CSV header.
+#[derive(Clone)]
 struct CsvColumns {
     text: usize,
     id: Option<usize>,
@@ -787,6 +788,80 @@ fn score_line(
     }
 }
 
+/// Where scored chunks go, in input order: the output and rejects writers, the running
+/// summary and counts, and the progress callback after each flushed chunk.
+struct Sink<'a, 'o, 'r, 'p> {
+    summary: &'a mut Summary,
+    counts: &'a mut CountsBuilder,
+    output: &'a mut (dyn Write + 'o),
+    rejects: Option<&'a mut (dyn Write + 'r)>,
+    only_flagged: bool,
+    progress: &'a mut (dyn FnMut(&Summary) + 'p),
+}
+
+impl Sink<'_, '_, '_, '_> {
+    /// Writes one chunk's outcomes, flushes, counts them read, and reports progress: the
+    /// summary the callback sees never counts a record whose line is not yet written.
+    fn write(&mut self, outcomes: Vec<Outcome>) -> Result<(), Error> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let summary = &mut *self.summary;
+        summary.read += outcomes.len() as u64;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Scored {
+                    line,
+                    label,
+                    flagged,
+                    post,
+                } => {
+                    summary.scored += 1;
+                    if flagged {
+                        summary.flagged += 1;
+                        match summary.flagged_by_label.get_mut(&label) {
+                            Some(n) => *n += 1,
+                            None => {
+                                summary.flagged_by_label.insert(label.clone(), 1);
+                            }
+                        }
+                    }
+                    self.counts.add(
+                        &label,
+                        flagged,
+                        post.account.as_deref(),
+                        post.platform.as_deref(),
+                        post.time.as_deref(),
+                    );
+                    if flagged || !self.only_flagged {
+                        self.output.write_all(line.as_bytes())?;
+                        self.output.write_all(b"\n")?;
+                    }
+                }
+                Outcome::Rejected { line, reason } => {
+                    summary.rejected += 1;
+                    *summary
+                        .rejected_by_reason
+                        .entry(reason.name().to_owned())
+                        .or_default() += 1;
+                    let sink: &mut dyn Write = match self.rejects.as_mut() {
+                        Some(r) => &mut **r,
+                        None => &mut *self.output,
+                    };
+                    sink.write_all(line.as_bytes())?;
+                    sink.write_all(b"\n")?;
+                }
+            }
+        }
+        self.output.flush()?;
+        if let Some(r) = self.rejects.as_mut() {
+            r.flush()?;
+        }
+        (self.progress)(summary);
+        Ok(())
+    }
+}
+
 /// Wraps `reader` in a gzip decoder when its first bytes are the gzip magic (`1f 8b`), so
 /// compressed and plain dumps are read alike (concatenated gzip members included).
 ///
@@ -893,7 +968,7 @@ pub fn score_stream_resumed(
     model: &Model,
     input: impl BufRead,
     output: &mut dyn Write,
-    mut rejects: Option<&mut dyn Write>,
+    rejects: Option<&mut dyn Write>,
     options: &StreamOptions,
     resume: Option<Resume>,
     progress: &mut dyn FnMut(&Summary),
@@ -919,73 +994,55 @@ pub fn score_stream_resumed(
             )));
         }
     }
-    loop {
-        let mut chunk: Vec<(u64, u64, Raw)> = Vec::with_capacity(chunk_lines);
+    let columns = source.columns().cloned();
+    let columns = columns.as_ref();
+    let read_chunk = |source: &mut Source<_>| -> Result<Vec<(u64, u64, Raw)>, Error> {
+        let mut chunk = Vec::with_capacity(chunk_lines);
         while chunk.len() < chunk_lines {
             match source.next(options.max_line_bytes)? {
                 None => break,
-                Some(record) => {
-                    summary.read += 1;
-                    chunk.push(record);
-                }
+                Some(record) => chunk.push(record),
             }
         }
-        if chunk.is_empty() {
-            break;
-        }
-        let columns = source.columns();
-        let outcomes: Vec<Outcome> = chunk
+        Ok(chunk)
+    };
+    let score_chunk = |chunk: &[(u64, u64, Raw)]| -> Vec<Outcome> {
+        chunk
             .par_iter()
             .map_init(Workspace::default, |ws, (n, off, raw)| {
                 score_line(model, options, columns, ws, *n, *off, raw)
             })
-            .collect();
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Scored {
-                    line,
-                    label,
-                    flagged,
-                    post,
-                } => {
-                    summary.scored += 1;
-                    if flagged {
-                        summary.flagged += 1;
-                        *summary.flagged_by_label.entry(label.clone()).or_default() += 1;
-                    }
-                    counts.add(
-                        &label,
-                        flagged,
-                        post.account.as_deref(),
-                        post.platform.as_deref(),
-                        post.time.as_deref(),
-                    );
-                    if flagged || !options.only_flagged {
-                        output.write_all(line.as_bytes())?;
-                        output.write_all(b"\n")?;
-                    }
-                }
-                Outcome::Rejected { line, reason } => {
-                    summary.rejected += 1;
-                    *summary
-                        .rejected_by_reason
-                        .entry(reason.name().to_owned())
-                        .or_default() += 1;
-                    let sink: &mut dyn Write = match rejects.as_mut() {
-                        Some(r) => &mut **r,
-                        None => &mut *output,
-                    };
-                    sink.write_all(line.as_bytes())?;
-                    sink.write_all(b"\n")?;
-                }
-            }
+            .collect()
+    };
+    let mut sink = Sink {
+        summary: &mut summary,
+        counts: &mut counts,
+        output,
+        rejects,
+        only_flagged: options.only_flagged,
+        progress,
+    };
+    // With more than one worker, chunk n is scored while this thread writes chunk n − 1
+    // and reads chunk n + 1; with one, everything runs in turn on one thread.
+    let overlap = rayon::current_num_threads() > 1;
+    let mut chunk = read_chunk(&mut source)?;
+    let mut pending: Vec<Outcome> = Vec::new();
+    while !chunk.is_empty() {
+        if overlap {
+            let mut scored = Vec::new();
+            let next = rayon::in_place_scope(|scope| {
+                scope.spawn(|_| scored = score_chunk(&chunk));
+                sink.write(std::mem::take(&mut pending))?;
+                read_chunk(&mut source)
+            })?;
+            pending = scored;
+            chunk = next;
+        } else {
+            sink.write(score_chunk(&chunk))?;
+            chunk = read_chunk(&mut source)?;
         }
-        output.flush()?;
-        if let Some(r) = rejects.as_mut() {
-            r.flush()?;
-        }
-        progress(&summary);
     }
+    sink.write(pending)?;
     if summary.read != summary.scored + summary.rejected {
         return Err(Error::invalid(format!(
             "accounting broken: read {} != scored {} + rejected {}",
