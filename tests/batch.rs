@@ -261,3 +261,43 @@ fn csv_without_the_text_column_is_a_fatal_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no text column \"text\""));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_gzipped_csv_file_is_recognized_by_its_name_and_scored_like_jsonl() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["id", "text"]).unwrap();
+    csv.write_record(["a", "Unconfirmed: shots fired, \"gunman\" still inside?"])
+        .unwrap();
+    csv.write_record(["b", "网传明天本市将发生七级地震，请大家转发"])
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&csv.into_inner().unwrap()).unwrap();
+    let path = dir.path().join("posts.CSV.gz");
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let out = bin().arg("score").arg(&path).arg("-q").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = json_lines(&out.stdout);
+    let model = Model::load_default().unwrap();
+    let expected = [
+        model
+            .score("Unconfirmed: shots fired, \"gunman\" still inside?")
+            .unwrap(),
+        model
+            .score("网传明天本市将发生七级地震，请大家转发")
+            .unwrap(),
+    ];
+    assert_eq!(got.len(), 2);
+    for ((line, id), score) in got.iter().zip(["a", "b"]).zip(&expected) {
+        assert_eq!(line["id"], id);
+        assert_eq!(
+            line["probability"].as_f64().unwrap() as f32,
+            score.probability
+        );
+    }
+}
