@@ -494,6 +494,46 @@ impl PartialFile {
     }
 }
 
+/// Whether `path` may be written as `PATH.partial` and renamed over: it is a regular file
+/// or does not exist yet (not a device such as /dev/null, a FIFO or a symlink).
+fn is_plain_file_target(path: impl AsRef<Path>) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// The rejects output: renamed into place like `--out`, or written straight to a device or
+/// FIFO.
+enum RejectsFile {
+    Partial(PartialFile),
+    Direct(BufWriter<File>),
+}
+
+impl RejectsFile {
+    fn finish(self) -> Result<(), Error> {
+        match self {
+            RejectsFile::Partial(file) => file.finish(),
+            RejectsFile::Direct(mut writer) => Ok(writer.flush()?),
+        }
+    }
+}
+
+impl Write for RejectsFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            RejectsFile::Partial(file) => file.write(buf),
+            RejectsFile::Direct(writer) => writer.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            RejectsFile::Partial(file) => file.flush(),
+            RejectsFile::Direct(writer) => writer.flush(),
+        }
+    }
+}
+
 fn finish_partial(path: &Path) -> Result<(), Error> {
     std::fs::rename(with_suffix(path, ".partial"), path).map_err(|e| Error::io(path, e))
 }
@@ -653,10 +693,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 explain,
                 ..StreamOptions::default()
             };
-            if resume && out == "-" {
-                return Err(Error::invalid("--resume needs --out FILE"));
+            // Only regular files (or paths not there yet) are written as FILE.partial and
+            // renamed: renaming over /dev/null, a FIFO or a symlink would replace it.
+            let out_path = (out != "-").then(|| PathBuf::from(&out));
+            let rejects_plain = rejects.as_deref().is_none_or(is_plain_file_target);
+            let target = out_path
+                .clone()
+                .filter(|p| is_plain_file_target(p) && rejects_plain);
+            if resume && target.is_none() {
+                return Err(Error::invalid(
+                    "--resume needs --out (and --rejects, if given) to be regular files",
+                ));
             }
-            let target = (out != "-").then(|| PathBuf::from(&out));
             let progress_path = target.as_ref().map(|t| with_suffix(t, ".progress"));
             let previous: Option<Progress> = match (&progress_path, resume) {
                 (Some(path), true) => {
@@ -687,25 +735,38 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     ));
                 }
             }
-            let (mut writer, out_bytes): (Box<dyn Write>, _) = match &target {
-                None => (
+            let (mut writer, out_bytes): (Box<dyn Write>, _) = match (&target, &out_path) {
+                (None, None) => (
                     Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
                     None,
                 ),
-                Some(path) => {
+                (None, Some(path)) => (
+                    Box::new(BufWriter::with_capacity(
+                        1 << 16,
+                        File::create(path).map_err(|e| Error::io(path, e))?,
+                    )),
+                    None,
+                ),
+                (Some(path), _) => {
                     let file = PartialFile::open(path, previous.as_ref().map(|p| p.out_bytes))?;
                     let bytes = Rc::clone(&file.bytes);
                     (Box::new(file), Some(bytes))
                 }
             };
             let mut reject_writer = match &rejects {
-                Some(p) => Some(PartialFile::open(
+                Some(p) if target.is_some() => Some(RejectsFile::Partial(PartialFile::open(
                     p,
                     previous.as_ref().and_then(|p| p.rejects_bytes),
-                )?),
+                )?)),
+                Some(p) => Some(RejectsFile::Direct(BufWriter::new(
+                    File::create(p).map_err(|e| Error::io(p, e))?,
+                ))),
                 None => None,
             };
-            let rejects_bytes = reject_writer.as_ref().map(|w| Rc::clone(&w.bytes));
+            let rejects_bytes = match &reject_writer {
+                Some(RejectsFile::Partial(w)) => Some(Rc::clone(&w.bytes)),
+                _ => None,
+            };
             let resumed = match (previous, &target) {
                 (Some(p), Some(path)) => {
                     let kept = File::open(with_suffix(path, ".partial"))

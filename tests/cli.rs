@@ -340,3 +340,65 @@ fn a_killed_run_resumes_to_the_same_bytes_as_an_uninterrupted_one() {
         "a finished run has nothing to resume"
     );
 }
+
+#[test]
+fn out_to_a_fifo_or_a_symlink_writes_through_it_and_leaves_it_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let status = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--out")
+        .arg(&fifo)
+        .arg("-q")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Checked before joining: had the FIFO been renamed over, the reader would wait forever.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by a {kind:?}");
+    let through_fifo = reader.join().unwrap();
+    assert_eq!(lines(&through_fifo).len(), 32);
+
+    let target = dir.path().join("real.jsonl");
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    std::fs::write(&target, b"old").unwrap();
+    let status = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--out")
+        .arg(&link)
+        .arg("-q")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(lines(&std::fs::read(&target).unwrap()).len(), 32);
+    let resume = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--out")
+        .arg(&link)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert_eq!(
+        resume.status.code(),
+        Some(2),
+        "--resume needs regular files"
+    );
+}
