@@ -1,6 +1,7 @@
 //! Cleanup counts: how many posts to clean up, by label, account, platform and day.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,9 @@ pub struct CleanupCounts {
 pub struct CountsBuilder {
     top: usize,
     counts: CleanupCounts,
-    accounts: HashMap<String, (u64, u64)>,
+    /// Flagged and total posts per account. Compact on purpose: on a dump with millions of
+    /// accounts this table is most of the scorer's memory.
+    accounts: HashMap<Box<str>, (u32, u32)>,
 }
 
 /// Applies `update` to the entry for `key`, allocating the key only the first time it is
@@ -147,10 +150,10 @@ impl CountsBuilder {
         if let Some(account) = account {
             let entry = match self.accounts.get_mut(account) {
                 Some(e) => e,
-                None => self.accounts.entry(account.to_owned()).or_default(),
+                None => self.accounts.entry(account.into()).or_default(),
             };
-            entry.1 += 1;
-            entry.0 += u64::from(flagged);
+            entry.1 = entry.1.saturating_add(1);
+            entry.0 = entry.0.saturating_add(u32::from(flagged));
         }
     }
 
@@ -161,24 +164,30 @@ impl CountsBuilder {
     /// assert!(c.top_accounts.is_empty());
     /// ```
     pub fn finish(mut self) -> CleanupCounts {
-        let mut accounts: Vec<AccountCount> = self
-            .accounts
+        // Keep the `top` best in a heap whose root is the worst kept: flagged posts
+        // descending, then name ascending, is the order of (Reverse(flagged), name).
+        let mut kept: BinaryHeap<(Reverse<u32>, &str, u32)> = BinaryHeap::new();
+        let mut flagged_accounts = 0u64;
+        for (account, &(flagged, total)) in &self.accounts {
+            if flagged == 0 {
+                continue;
+            }
+            flagged_accounts += 1;
+            kept.push((Reverse(flagged), account, total));
+            if kept.len() > self.top {
+                kept.pop();
+            }
+        }
+        self.counts.accounts_flagged = flagged_accounts;
+        self.counts.top_accounts = kept
+            .into_sorted_vec()
             .into_iter()
-            .filter(|(_, (f, _))| *f > 0)
-            .map(|(account, (flagged, total))| AccountCount {
-                account,
-                flagged,
-                total,
+            .map(|(Reverse(flagged), account, total)| AccountCount {
+                account: account.to_owned(),
+                flagged: u64::from(flagged),
+                total: u64::from(total),
             })
             .collect();
-        self.counts.accounts_flagged = accounts.len() as u64;
-        accounts.sort_by(|a, b| {
-            b.flagged
-                .cmp(&a.flagged)
-                .then_with(|| a.account.cmp(&b.account))
-        });
-        accounts.truncate(self.top);
-        self.counts.top_accounts = accounts;
         self.counts
     }
 }
