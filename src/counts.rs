@@ -162,6 +162,16 @@ impl CountsBuilder {
     /// ```
     /// let c = rumor_triage::counts::CountsBuilder::new(3).finish();
     /// assert!(c.top_accounts.is_empty());
+    ///
+    /// let mut b = rumor_triage::counts::CountsBuilder::new(2);
+    /// for account in ["b", "a", "c", "c"] {
+    ///     b.add("rumor", true, Some(account), None, None);
+    /// }
+    /// b.add("non-rumor", false, Some("d"), None, None);
+    /// let c = b.finish();
+    /// let top: Vec<(&str, u64)> = c.top_accounts.iter().map(|a| (a.account.as_str(), a.flagged)).collect();
+    /// assert_eq!(top, [("c", 2), ("a", 1)]); // a tie goes to the first name
+    /// assert_eq!(c.accounts_flagged, 3);
     /// ```
     pub fn finish(mut self) -> CleanupCounts {
         // Keep the `top` best in a heap whose root is the worst kept: flagged posts
