@@ -275,11 +275,15 @@ pub(crate) struct Idf {
 
 impl Idf {
     /// Computes idf from document frequencies over `n_docs` documents.
+    /// Most of the 2^b buckets share a handful of document frequencies (0 above all), so
+    /// each distinct value's logarithm is computed once; the values are the same bits.
     pub(crate) fn from_document_frequencies(df: &[u32], n_docs: usize) -> Self {
         let n = n_docs as f64;
+        let idf_of = |d: u32| (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32;
+        let mut memo: rustc_hash::FxHashMap<u32, f32> = rustc_hash::FxHashMap::default();
         let values = df
             .iter()
-            .map(|&d| (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32)
+            .map(|&d| *memo.entry(d).or_insert_with(|| idf_of(d)))
             .collect();
         Self { values }
     }

@@ -14,6 +14,7 @@
 //! instead ([`TokenizerBackend::Custom`]), which is correct for any pipeline but slower.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokenizers::models::wordlevel::WordLevel;
 use tokenizers::normalizers::replace::ReplacePattern;
@@ -271,54 +272,71 @@ fn is_bert_punctuation(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_punctuation()
     } else {
-        bmp_classes().test(
-            &bmp_classes().punctuation,
-            c,
-            UnicodeCategories::is_punctuation,
-        )
+        BMP_CLASSES.test(Class::Punctuation, c)
     }
 }
 
-/// `is_other` (general category C*) and `is_punctuation` (P*) of every Basic Multilingual
-/// Plane character as bitsets, so the hot path asks two bit tests instead of binary
-/// searches in `unicode_categories`' tables; other planes still ask the tables.
-struct BmpClasses {
-    other: Box<[u64]>,
-    punctuation: Box<[u64]>,
+#[derive(Clone, Copy)]
+enum Class {
+    Other,
+    Punctuation,
 }
+
+/// `is_other` (general category C*) and `is_punctuation` (P*) of the Basic Multilingual
+/// Plane as bitsets, so the hot path asks a bit test instead of a binary search in
+/// `unicode_categories`' tables (other planes still ask the tables). Each block of 64 code
+/// points is filled the first time a character of it is asked about, so a process pays only
+/// for the scripts its texts use; two threads filling one block store the same bits.
+struct BmpClasses {
+    other: [AtomicU64; 1024],
+    punctuation: [AtomicU64; 1024],
+    filled: [AtomicU64; 16],
+}
+
+static BMP_CLASSES: BmpClasses = BmpClasses {
+    other: [const { AtomicU64::new(0) }; 1024],
+    punctuation: [const { AtomicU64::new(0) }; 1024],
+    filled: [const { AtomicU64::new(0) }; 16],
+};
 
 impl BmpClasses {
-    fn build() -> Self {
-        let mut other = vec![0u64; 1024];
-        let mut punctuation = vec![0u64; 1024];
-        for (code, c) in (0..0x1_0000u32).filter_map(|u| char::from_u32(u).map(|c| (u, c))) {
-            let (word, bit) = ((code / 64) as usize, code % 64);
-            if let (true, Some(slot)) = (c.is_other(), other.get_mut(word)) {
-                *slot |= 1 << bit;
-            }
-            if let (true, Some(slot)) = (c.is_punctuation(), punctuation.get_mut(word)) {
-                *slot |= 1 << bit;
-            }
-        }
-        Self {
-            other: other.into(),
-            punctuation: punctuation.into(),
-        }
-    }
-
     #[inline]
-    fn test(&self, set: &[u64], c: char, slow: fn(char) -> bool) -> bool {
+    fn test(&self, class: Class, c: char) -> bool {
         let code = c as u32;
-        match set.get((code / 64) as usize) {
-            Some(word) if code < 0x1_0000 => word & (1 << (code % 64)) != 0,
-            _ => slow(c),
+        let block = (code / 64) as usize;
+        let (Some(filled), true) = (self.filled.get(block / 64), code < 0x1_0000) else {
+            return match class {
+                Class::Other => c.is_other(),
+                Class::Punctuation => c.is_punctuation(),
+            };
+        };
+        let flag = 1u64 << (block % 64);
+        if filled.load(Ordering::Acquire) & flag == 0 {
+            self.fill(block);
+            filled.fetch_or(flag, Ordering::Release);
+        }
+        let set = match class {
+            Class::Other => &self.other,
+            Class::Punctuation => &self.punctuation,
+        };
+        set.get(block)
+            .is_some_and(|word| word.load(Ordering::Relaxed) & (1 << (code % 64)) != 0)
+    }
+
+    fn fill(&self, block: usize) {
+        let (mut other, mut punctuation) = (0u64, 0u64);
+        let first = block as u32 * 64;
+        for (bit, c) in
+            (first..first + 64).filter_map(|u| char::from_u32(u).map(|c| (u - first, c)))
+        {
+            other |= u64::from(c.is_other()) << bit;
+            punctuation |= u64::from(c.is_punctuation()) << bit;
+        }
+        if let (Some(o), Some(p)) = (self.other.get(block), self.punctuation.get(block)) {
+            o.store(other, Ordering::Relaxed);
+            p.store(punctuation, Ordering::Relaxed);
         }
     }
-}
-
-fn bmp_classes() -> &'static BmpClasses {
-    static CLASSES: std::sync::OnceLock<BmpClasses> = std::sync::OnceLock::new();
-    CLASSES.get_or_init(BmpClasses::build)
 }
 
 /// NFKC, then clean (drop NUL, U+FFFD and control/format/unassigned/private-use
@@ -345,7 +363,7 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
         let removed = match c {
             '\t' | '\n' | '\r' => false,
             '\0' | '\u{fffd}' => true,
-            _ => bmp_classes().test(&bmp_classes().other, c, UnicodeCategories::is_other),
+            _ => BMP_CLASSES.test(Class::Other, c),
         };
         if removed {
             continue;
