@@ -1063,7 +1063,13 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
-        self.count(text, workspace)?;
+        features::count_ngrams_unsorted(
+            &self.features,
+            &self.tokenizer,
+            text,
+            &mut workspace.features,
+            &mut workspace.row,
+        )?;
         let Workspace {
             row,
             margins,
