@@ -44,6 +44,30 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The SplitMix64 stream (`mix` of a Weyl sequence): the one seeded generator of the crate
+/// (fold shuffles, coordinate orders, perturbations), written down so that its numbers
+/// never change with a dependency's version.
+pub(crate) struct SplitMix(pub(crate) u64);
+
+impl SplitMix {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        mix(self.0)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Fisher–Yates, from the last item down.
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
 /// The frozen n-gram hash of a window of token hashes (see the module docs).
 ///
 /// ```
@@ -228,18 +252,13 @@ pub(crate) fn for_each_ngram(
     }
 }
 
-/// Turns `text` into hashed n-gram term counts: sorted `(bucket, count)` in `row`
-/// (values hold raw counts). Returns the number of tokens.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "positions are bounded by the loops over `keys` and `buckets`"
-)]
-pub(crate) fn count_ngrams(
+/// Tokenizes `text` into `scratch.keys` and hashes its n-grams into `scratch.buckets`, one
+/// entry per occurrence; returns the number of tokens.
+fn collect_buckets(
     config: &FeatureConfig,
     tokenizer: &TokenizerBackend,
     text: &str,
     scratch: &mut Scratch,
-    row: &mut SparseRow,
 ) -> Result<usize, Error> {
     let Scratch {
         text: buffers,
@@ -254,6 +273,24 @@ pub(crate) fn count_ngrams(
     })?;
     buckets.clear();
     for_each_ngram(config, keys, window, |b, _, _| buckets.push(b));
+    Ok(keys.len())
+}
+
+/// Turns `text` into hashed n-gram term counts: sorted `(bucket, count)` in `row`
+/// (values hold raw counts). Returns the number of tokens.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "positions are bounded by the loops over `keys` and `buckets`"
+)]
+pub(crate) fn count_ngrams(
+    config: &FeatureConfig,
+    tokenizer: &TokenizerBackend,
+    text: &str,
+    scratch: &mut Scratch,
+    row: &mut SparseRow,
+) -> Result<usize, Error> {
+    let tokens = collect_buckets(config, tokenizer, text, scratch)?;
+    let buckets = &mut scratch.buckets;
     buckets.sort_unstable();
     row.indices.clear();
     row.values.clear();
@@ -268,7 +305,7 @@ pub(crate) fn count_ngrams(
         row.values.push((j - i) as f32);
         i = j;
     }
-    Ok(keys.len())
+    Ok(tokens)
 }
 
 /// [`count_ngrams`] without the sort: the row's buckets come in first-seen order, counted in
@@ -285,20 +322,13 @@ pub(crate) fn count_ngrams_unsorted(
     scratch: &mut Scratch,
     row: &mut SparseRow,
 ) -> Result<usize, Error> {
+    let tokens = collect_buckets(config, tokenizer, text, scratch)?;
     let Scratch {
-        text: buffers,
-        keys,
         buckets,
-        window,
         slots,
         used,
+        ..
     } = scratch;
-    keys.clear();
-    tokenizer.for_each_key(text, config.seed, buffers, |k| {
-        push_key(config, keys, k);
-    })?;
-    buckets.clear();
-    for_each_ngram(config, keys, window, |b, _, _| buckets.push(b));
     row.indices.clear();
     row.values.clear();
     let size = (buckets.len() * 2).next_power_of_two().max(16);
@@ -329,7 +359,7 @@ pub(crate) fn count_ngrams_unsorted(
     for &slot in used.iter() {
         slots[slot] = u32::MAX;
     }
-    Ok(keys.len())
+    Ok(tokens)
 }
 
 /// Inverse document frequencies over buckets, as sklearn's smooth idf:

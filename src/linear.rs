@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::features::SparseRow;
+use crate::features::{SparseRow, SplitMix};
 
 /// A CSR matrix of feature rows, the sparse records type linfa's traits see.
 ///
@@ -377,17 +377,34 @@ pub(crate) fn argmax(values: impl Iterator<Item = f32>) -> usize {
         .0
 }
 
-/// A deterministic SplitMix64 stream, for the coordinate order.
-struct SplitMix(u64);
+/// `bias + w · x_i` for the sparse row `(idx, val)`.
+#[inline]
+fn row_margin(w: &[f64], bias: f64, idx: &[u32], val: &[f32]) -> f64 {
+    bias + idx
+        .iter()
+        .zip(val)
+        .map(|(&j, &v)| w[j as usize] * f64::from(v))
+        .sum::<f64>()
+}
 
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// `w += step · x_i` and `bias += step` for the sparse row `(idx, val)`.
+#[inline]
+fn add_row(w: &mut [f64], bias: &mut f64, idx: &[u32], val: &[f32], step: f64) {
+    for (&j, &v) in idx.iter().zip(val) {
+        w[j as usize] += step * f64::from(v);
     }
+    *bias += step;
+}
+
+/// `‖x_i‖²` of each row.
+fn squared_norms(x: &SparseMatrix) -> impl Iterator<Item = f64> + '_ {
+    (0..x.nsamples()).map(|i| {
+        x.row(i)
+            .1
+            .iter()
+            .map(|&v| f64::from(v) * f64::from(v))
+            .sum::<f64>()
+    })
 }
 
 /// Binary L2-regularized logistic regression by dual coordinate descent (Yu, Huang and
@@ -409,27 +426,14 @@ fn dual_cd(
     let n = x.nsamples();
     let mut w = vec![0.0f64; x.n_features];
     let mut bias = 0.0f64;
-    let q_diag: Vec<f64> = (0..n)
-        .map(|i| {
-            1.0 + x
-                .row(i)
-                .1
-                .iter()
-                .map(|&v| f64::from(v) * f64::from(v))
-                .sum::<f64>()
-        })
-        .collect();
+    let q_diag: Vec<f64> = squared_norms(x).map(|s| 1.0 + s).collect();
     // alpha[2i] is the dual variable, alpha[2i+1] its complement C_i - alpha[2i].
     let mut alpha = vec![0.0f64; 2 * n];
     for i in 0..n {
         alpha[2 * i] = (1e-3 * upper[i]).min(1e-8);
         alpha[2 * i + 1] = upper[i] - alpha[2 * i];
-        let step = sign[i] * alpha[2 * i];
         let (idx, val) = x.row(i);
-        for (&j, &v) in idx.iter().zip(val) {
-            w[j as usize] += step * f64::from(v);
-        }
-        bias += step;
+        add_row(&mut w, &mut bias, idx, val, sign[i] * alpha[2 * i]);
     }
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = SplitMix(seed);
@@ -438,10 +442,7 @@ fn dual_cd(
     let mut passes = 0;
     while passes < max_passes {
         passes += 1;
-        for i in (1..n).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         let mut newton_steps = 0usize;
         let mut largest_gradient = 0.0f64;
         for &i in &order {
@@ -450,12 +451,7 @@ fn dual_cd(
                 continue;
             }
             let (idx, val) = x.row(i);
-            let margin = bias
-                + idx
-                    .iter()
-                    .zip(val)
-                    .map(|(&j, &v)| w[j as usize] * f64::from(v))
-                    .sum::<f64>();
+            let margin = row_margin(&w, bias, idx, val);
             let a = q_diag[i];
             let b = sign[i] * margin;
             let (mut first, mut second, mut direction) = (2 * i, 2 * i + 1, 1.0);
@@ -483,11 +479,7 @@ fn dual_cd(
             if inner > 0 {
                 alpha[first] = z;
                 alpha[second] = c - z;
-                let step = direction * (z - old) * sign[i];
-                for (&j, &v) in idx.iter().zip(val) {
-                    w[j as usize] += step * f64::from(v);
-                }
-                bias += step;
+                add_row(&mut w, &mut bias, idx, val, direction * (z - old) * sign[i]);
             }
         }
         if largest_gradient < tolerance {
@@ -521,15 +513,9 @@ fn dual_cd_squared_hinge(
         .iter()
         .map(|&c| if c > 0.0 { 0.5 / c } else { f64::INFINITY })
         .collect();
-    let q_diag: Vec<f64> = (0..n)
-        .map(|i| {
-            1.0 + diagonal[i]
-                + x.row(i)
-                    .1
-                    .iter()
-                    .map(|&v| f64::from(v) * f64::from(v))
-                    .sum::<f64>()
-        })
+    let q_diag: Vec<f64> = squared_norms(x)
+        .zip(&diagonal)
+        .map(|(s, d)| 1.0 + d + s)
         .collect();
     let mut alpha = vec![0.0f64; n];
     let mut order: Vec<usize> = (0..n).collect();
@@ -537,22 +523,14 @@ fn dual_cd_squared_hinge(
     let mut passes = 0;
     while passes < max_passes {
         passes += 1;
-        for i in (1..n).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         let (mut largest, mut smallest) = (f64::NEG_INFINITY, f64::INFINITY);
         for &i in &order {
             if upper[i] <= 0.0 {
                 continue;
             }
             let (idx, val) = x.row(i);
-            let margin = bias
-                + idx
-                    .iter()
-                    .zip(val)
-                    .map(|(&j, &v)| w[j as usize] * f64::from(v))
-                    .sum::<f64>();
+            let margin = row_margin(&w, bias, idx, val);
             let gradient = sign[i] * margin - 1.0 + diagonal[i] * alpha[i];
             let projected = if alpha[i] == 0.0 {
                 gradient.min(0.0)
@@ -564,11 +542,7 @@ fn dual_cd_squared_hinge(
             if projected.abs() > 1e-12 {
                 let old = alpha[i];
                 alpha[i] = (old - gradient / q_diag[i]).max(0.0);
-                let step = (alpha[i] - old) * sign[i];
-                for (&j, &v) in idx.iter().zip(val) {
-                    w[j as usize] += step * f64::from(v);
-                }
-                bias += step;
+                add_row(&mut w, &mut bias, idx, val, (alpha[i] - old) * sign[i]);
             }
         }
         if largest - smallest < tolerance {

@@ -329,18 +329,7 @@ fn hex(bytes: &[u8]) -> String {
 /// A deterministic, documented shuffle (SplitMix64 stream, Fisher–Yates), so fold
 /// assignment never depends on an external RNG's version.
 fn shuffle<T>(items: &mut [T], seed: u64) {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    for i in (1..items.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
+    features::SplitMix(seed).shuffle(items);
 }
 
 /// Stratified fold of each row: rows of each class are shuffled with `seed` and dealt out

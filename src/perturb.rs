@@ -6,6 +6,8 @@
 //! weibo-ced and pheme test sets stays within one point of the clean sets. All edits are
 //! seeded (SplitMix64), so the same seed gives the same perturbed file.
 
+use crate::features::SplitMix;
+
 /// One kind of evasive edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Perturbation {
@@ -88,13 +90,13 @@ impl Perturbation {
             match self {
                 Perturbation::ZeroWidth => {
                     out.push(c);
-                    if rng.chance(5) {
+                    if rng.below(5) == 0 {
                         let mark = ZERO_WIDTH.get(rng.below(ZERO_WIDTH.len()));
                         out.push(mark.copied().unwrap_or('\u{200b}'));
                     }
                 }
                 Perturbation::Homoglyphs => match homoglyph(c) {
-                    Some(lookalike) if rng.chance(2) => out.push(lookalike),
+                    Some(lookalike) if rng.below(2) == 0 => out.push(lookalike),
                     _ => out.push(c),
                 },
                 Perturbation::FullWidth => match c {
@@ -114,7 +116,7 @@ impl Perturbation {
                     out.extend(std::iter::repeat_n(c, times));
                 }
                 Perturbation::CaseGames => {
-                    if c.is_alphabetic() && rng.chance(2) {
+                    if c.is_alphabetic() && rng.below(2) == 0 {
                         if c.is_uppercase() {
                             out.extend(c.to_lowercase());
                         } else {
@@ -173,26 +175,4 @@ fn homoglyph(c: char) -> Option<char> {
         'Z' => 'Ζ',
         _ => return None,
     })
-}
-
-/// SplitMix64: a tiny seeded generator whose stream never changes between versions.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// True one time in `n`.
-    fn chance(&mut self, n: u64) -> bool {
-        self.next() % n == 0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
