@@ -68,6 +68,13 @@ impl SplitMix {
     }
 }
 
+/// The first step of the n-gram hash of an `n`-gram that starts with token hash `token`:
+/// `ngram_hash(&[t1, t2, ..])` is `mix(..mix(ngram_lead(n, t1) ^ t2)..)`.
+#[inline]
+pub(crate) fn ngram_lead(n: u64, token: u64) -> u64 {
+    mix(n ^ token)
+}
+
 /// The frozen n-gram hash of a window of token hashes (see the module docs).
 ///
 /// ```
@@ -198,16 +205,21 @@ impl SparseRow {
     }
 }
 
+/// An empty slot of [`Scratch::slots`]: no bucket has all bits set (at most 24 bits).
+const EMPTY_SLOT: u64 = u64::MAX;
+
 /// Reusable per-thread scratch space for featurizing.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Scratch {
     pub(crate) text: Buffers,
     keys: Vec<TokenKey>,
+    /// [`ngram_lead`] of each key for n = 1, 2, 3.
+    leads: Vec<[u64; 3]>,
     buckets: Vec<u32>,
-    window: Vec<u64>,
-    /// Open-addressing table of [`count_ngrams_unsorted`]: a row position per slot, or
-    /// `u32::MAX` for an empty slot; every slot it fills is emptied again before it returns.
-    slots: Vec<u32>,
+    /// Open-addressing table of [`count_ngrams_unsorted`]: a bucket (high half) and its
+    /// row position (low half) per slot, or [`EMPTY_SLOT`]; every slot it fills is emptied
+    /// again before it returns.
+    slots: Vec<u64>,
     used: Vec<usize>,
 }
 
@@ -252,9 +264,42 @@ pub(crate) fn for_each_ngram(
     }
 }
 
-/// Tokenizes `text` into `scratch.keys` and hashes its n-grams into `scratch.buckets`, one
-/// entry per occurrence; returns the number of tokens.
-fn collect_buckets(
+/// The buckets of every n-gram of `keys`, in [`for_each_ngram`]'s order, from the keys'
+/// precomputed [`ngram_lead`]s: the same values with half the mixing.
+#[inline]
+fn for_each_bucket(
+    config: &FeatureConfig,
+    keys: &[TokenKey],
+    leads: &[[u64; 3]],
+    mut emit: impl FnMut(u32),
+) {
+    let shift = 64 - u32::from(config.hash_bits);
+    let longest = config.cjk_ngrams.max(config.word_ngrams);
+    let word_max = config.word_ngrams;
+    let bucket = |g: u64| (g >> shift) as u32;
+    for (i, (first, lead)) in keys.iter().zip(leads).enumerate() {
+        let [lead1, lead2, lead3] = *lead;
+        emit(bucket(lead1));
+        let Some(second) = keys.get(i + 1).filter(|_| longest >= 2) else {
+            continue;
+        };
+        let cjk_pair = first.cjk && second.cjk;
+        if word_max < 2 && !cjk_pair {
+            continue;
+        }
+        emit(bucket(mix(lead2 ^ second.hash)));
+        let Some(third) = keys.get(i + 2).filter(|_| longest >= 3) else {
+            continue;
+        };
+        if word_max < 3 && !(cjk_pair && third.cjk) {
+            continue;
+        }
+        emit(bucket(mix(mix(lead3 ^ second.hash) ^ third.hash)));
+    }
+}
+
+/// Tokenizes `text` into `scratch.keys` and `scratch.leads`; returns the number of tokens.
+fn collect_keys(
     config: &FeatureConfig,
     tokenizer: &TokenizerBackend,
     text: &str,
@@ -263,16 +308,16 @@ fn collect_buckets(
     let Scratch {
         text: buffers,
         keys,
-        buckets,
-        window,
+        leads,
         ..
     } = scratch;
     keys.clear();
-    tokenizer.for_each_key(text, config.seed, buffers, |k| {
-        push_key(config, keys, k);
+    leads.clear();
+    tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead| {
+        if push_key(config, keys, k) {
+            leads.push(lead);
+        }
     })?;
-    buckets.clear();
-    for_each_ngram(config, keys, window, |b, _, _| buckets.push(b));
     Ok(keys.len())
 }
 
@@ -289,8 +334,15 @@ pub(crate) fn count_ngrams(
     scratch: &mut Scratch,
     row: &mut SparseRow,
 ) -> Result<usize, Error> {
-    let tokens = collect_buckets(config, tokenizer, text, scratch)?;
-    let buckets = &mut scratch.buckets;
+    let tokens = collect_keys(config, tokenizer, text, scratch)?;
+    let Scratch {
+        keys,
+        leads,
+        buckets,
+        ..
+    } = scratch;
+    buckets.clear();
+    for_each_bucket(config, keys, leads, |b| buckets.push(b));
     buckets.sort_unstable();
     row.indices.clear();
     row.values.clear();
@@ -309,8 +361,9 @@ pub(crate) fn count_ngrams(
 }
 
 /// [`count_ngrams`] without the sort: the row's buckets come in first-seen order, counted in
-/// a small open-addressing table. Scoring needs only the counts, and sorting them was a
-/// tenth of the scoring instructions; training rows keep the sorted form.
+/// a small open-addressing table as the n-grams are hashed. Scoring needs only the counts,
+/// and sorting them was a tenth of the scoring instructions; training rows keep the
+/// sorted form.
 #[allow(
     clippy::indexing_slicing,
     reason = "slot positions are masked to the table's length, row positions come from it"
@@ -322,42 +375,44 @@ pub(crate) fn count_ngrams_unsorted(
     scratch: &mut Scratch,
     row: &mut SparseRow,
 ) -> Result<usize, Error> {
-    let tokens = collect_buckets(config, tokenizer, text, scratch)?;
+    let tokens = collect_keys(config, tokenizer, text, scratch)?;
     let Scratch {
-        buckets,
+        keys,
+        leads,
         slots,
         used,
         ..
     } = scratch;
     row.indices.clear();
     row.values.clear();
-    let size = (buckets.len() * 2).next_power_of_two().max(16);
+    let most_ngrams = keys.len() * usize::from(config.cjk_ngrams.max(config.word_ngrams));
+    let size = (most_ngrams * 2).next_power_of_two().max(16);
     if slots.len() < size {
-        slots.resize(size, u32::MAX);
+        slots.resize(size, EMPTY_SLOT);
     }
     let mask = size - 1;
     used.clear();
-    for &b in buckets.iter() {
+    for_each_bucket(config, keys, leads, |b| {
         // Buckets are the top bits of a mixed hash, so their low bits spread well.
         let mut slot = b as usize & mask;
         loop {
-            let at = slots[slot];
-            if at == u32::MAX {
-                slots[slot] = row.indices.len() as u32;
+            let entry = slots[slot];
+            if entry == EMPTY_SLOT {
+                slots[slot] = u64::from(b) << 32 | row.indices.len() as u64;
                 used.push(slot);
                 row.indices.push(b);
                 row.values.push(1.0);
                 break;
             }
-            if row.indices[at as usize] == b {
-                row.values[at as usize] += 1.0;
+            if (entry >> 32) as u32 == b {
+                row.values[entry as u32 as usize] += 1.0;
                 break;
             }
             slot = (slot + 1) & mask;
         }
-    }
+    });
     for &slot in used.iter() {
-        slots[slot] = u32::MAX;
+        slots[slot] = EMPTY_SLOT;
     }
     Ok(tokens)
 }
@@ -417,6 +472,34 @@ mod tests {
 
     proptest! {
         #[test]
+        fn precomputed_leads_give_the_frozen_ngram_hashes(
+            tokens in proptest::collection::vec((any::<u64>(), any::<bool>()), 0..40),
+            word_ngrams in 1u8..=3,
+            cjk_extra in 0u8..=2,
+            bits in 16u8..=24,
+        ) {
+            let config = FeatureConfig {
+                hash_bits: bits,
+                word_ngrams,
+                cjk_ngrams: (word_ngrams + cjk_extra).min(3),
+                ..FeatureConfig::default()
+            };
+            let keys: Vec<TokenKey> = tokens
+                .iter()
+                .map(|&(hash, cjk)| TokenKey { hash, cjk, punctuation: false })
+                .collect();
+            let leads: Vec<[u64; 3]> = keys
+                .iter()
+                .map(|k| [1, 2, 3].map(|n| ngram_lead(n, k.hash)))
+                .collect();
+            let mut reference = Vec::new();
+            for_each_ngram(&config, &keys, &mut Vec::new(), |b, _, _| reference.push(b));
+            let mut fast = Vec::new();
+            for_each_bucket(&config, &keys, &leads, |b| fast.push(b));
+            prop_assert_eq!(fast, reference);
+        }
+
+        #[test]
         fn unsorted_counts_are_the_sorted_counts_in_another_order(
             text in "[a-c !。谣言地震 ]{0,300}",
             bits in 16u8..=18,
@@ -433,7 +516,7 @@ mod tests {
             let expected: Vec<(u32, f32)> = sorted.indices.iter().copied().zip(sorted.values.iter().copied()).collect();
             prop_assert_eq!(pairs, expected);
             // The table is left empty for the next text.
-            prop_assert!(scratch.slots.iter().all(|&s| s == u32::MAX));
+            prop_assert!(scratch.slots.iter().all(|&s| s == EMPTY_SLOT));
         }
     }
 }

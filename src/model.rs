@@ -1091,20 +1091,36 @@ impl Model {
         margins.clear();
         margins.resize(k, 0.0);
         let mut norm = 0.0f32;
-        for (&b, &count) in counts.indices.iter().zip(&counts.values) {
-            let start = b as usize * stride;
-            let Some(entry) = self.scoring_table.get(start..start + stride) else {
-                continue;
-            };
-            let tf = if !self.features.sublinear_tf || count == 1.0 {
+        let sublinear = self.features.sublinear_tf;
+        let tf_of = |count: f32| {
+            if !sublinear || count == 1.0 {
                 count
             } else {
                 1.0 + count.ln()
-            };
-            let v = tf * entry[0];
-            norm += v * v;
-            for (m, w) in margins.iter_mut().zip(&entry[1..]) {
-                *m += v * w;
+            }
+        };
+        if let [margin] = margins.as_mut_slice() {
+            // A binary model: pairs of (idf, weight), with the stride known to the compiler.
+            for (&b, &count) in counts.indices.iter().zip(&counts.values) {
+                let start = b as usize * 2;
+                let Some(&[idf, w]) = self.scoring_table.get(start..start + 2) else {
+                    continue;
+                };
+                let v = tf_of(count) * idf;
+                norm += v * v;
+                *margin += v * w;
+            }
+        } else {
+            for (&b, &count) in counts.indices.iter().zip(&counts.values) {
+                let start = b as usize * stride;
+                let Some(entry) = self.scoring_table.get(start..start + stride) else {
+                    continue;
+                };
+                let v = tf_of(count) * entry[0];
+                norm += v * v;
+                for (m, w) in margins.iter_mut().zip(&entry[1..]) {
+                    *m += v * w;
+                }
             }
         }
         let scale = if norm > 0.0 { norm.sqrt().recip() } else { 0.0 };

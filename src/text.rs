@@ -341,40 +341,100 @@ impl BmpClasses {
 
 /// NFKC, then clean (drop NUL, U+FFFD and control/format/unassigned/private-use
 /// characters; map whitespace to a space) and lowercase, into `out`.
+///
+/// NFKC runs only on the stretches that need it. A text is cut in front of every ASCII
+/// character and around every common ideograph: those are starters that are never the
+/// second half of a composition, so NFKC of the pieces is NFKC of the whole. An ASCII
+/// character that a non-ASCII stretch follows goes into that stretch, since a combining
+/// mark after it may compose with it.
 fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
     out.clear();
-    if text.is_ascii() {
-        for b in text.bytes() {
-            match b {
-                b'\t' | b'\n' | b'\r' => out.push(' '),
-                0..=0x1f | 0x7f => {}
-                _ => out.push(char::from(b.to_ascii_lowercase())),
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&lead) = bytes.get(at) {
+        let rest = bytes.get(at..).unwrap_or_default();
+        if lead.is_ascii() {
+            let run = rest.iter().take_while(|b| b.is_ascii()).count();
+            let end = at + run;
+            let next = bytes.get(end..).unwrap_or_default();
+            let safe_end = if next.is_empty() || starts_with_common_ideograph(next) {
+                end
+            } else {
+                end - 1
+            };
+            if safe_end > at {
+                push_ascii_clean_lower(&text[at..safe_end], out);
+                at = safe_end;
+                continue;
             }
+        } else if starts_with_common_ideograph(rest) {
+            let run = rest
+                .chunks_exact(3)
+                .take_while(|c| starts_with_common_ideograph(c))
+                .count();
+            out.push_str(&text[at..at + 3 * run]);
+            at += 3 * run;
+            continue;
+        }
+        // A stretch that NFKC must see whole: this character and the ones after it up to
+        // the next ASCII character or common ideograph.
+        let first = text[at..].chars().next().map_or(1, char::len_utf8);
+        let mut end = at + first;
+        while let Some(&b) = bytes.get(end) {
+            if b.is_ascii() || starts_with_common_ideograph(bytes.get(end..).unwrap_or_default()) {
+                break;
+            }
+            end += text[end..].chars().next().map_or(1, char::len_utf8);
+        }
+        scratch.clear();
+        scratch.extend(text[at..end].nfkc().map(|(c, _)| c));
+        scratch.chars().for_each(|c| push_clean_lower(c, out));
+        at = end;
+    }
+}
+
+/// The ASCII part of [`normalize_clean_lower`]: tab, newline and carriage return become a
+/// space, other control characters go, letters are lowercased.
+fn push_ascii_clean_lower(ascii: &str, out: &mut String) {
+    if ascii.bytes().all(|b| b >= 0x20 && b != 0x7f) {
+        let start = out.len();
+        out.push_str(ascii);
+        if let Some(added) = out.get_mut(start..) {
+            added.make_ascii_lowercase();
         }
         return;
     }
-    nfkc_into(text, scratch);
-    for c in scratch.chars() {
-        if is_common_ideograph(c) {
-            out.push(c);
-            continue;
+    for b in ascii.bytes() {
+        match b {
+            b'\t' | b'\n' | b'\r' => out.push(' '),
+            0..=0x1f | 0x7f => {}
+            _ => out.push(char::from(b.to_ascii_lowercase())),
         }
-        let c = fold_confusable(c);
-        let removed = match c {
-            '\t' | '\n' | '\r' => false,
-            '\0' | '\u{fffd}' => true,
-            _ => BMP_CLASSES.test(Class::Other, c),
-        };
-        if removed {
-            continue;
-        }
-        if c.is_whitespace() {
-            out.push(' ');
-        } else if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.extend(c.to_lowercase());
-        }
+    }
+}
+
+/// One character of NFKC output through look-alike folding, cleaning and lowercasing.
+#[inline]
+fn push_clean_lower(c: char, out: &mut String) {
+    if is_common_ideograph(c) {
+        out.push(c);
+        return;
+    }
+    let c = fold_confusable(c);
+    let removed = match c {
+        '\t' | '\n' | '\r' => false,
+        '\0' | '\u{fffd}' => true,
+        _ => BMP_CLASSES.test(Class::Other, c),
+    };
+    if removed {
+        return;
+    }
+    if c.is_whitespace() {
+        out.push(' ');
+    } else if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else {
+        out.extend(c.to_lowercase());
     }
 }
 
@@ -385,71 +445,19 @@ fn is_common_ideograph(c: char) -> bool {
     ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
-/// NFKC of `text` into `out`, running the (slow) normalizer only on the stretches between
-/// common ideographs that are not plain ASCII.
-fn nfkc_into(text: &str, out: &mut String) {
-    out.clear();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let cut = rest
-            .char_indices()
-            .find(|&(_, c)| is_common_ideograph(c))
-            .map_or(rest.len(), |(i, _)| i);
-        let (segment, after) = rest.split_at(cut);
-        if segment.is_ascii() {
-            out.push_str(segment);
-        } else {
-            out.extend(segment.nfkc().map(|(c, _)| c));
-        }
-        let ideographs = after
-            .char_indices()
-            .find(|&(_, c)| !is_common_ideograph(c))
-            .map_or(after.len(), |(i, _)| i);
-        out.push_str(&after[..ideographs]);
-        rest = &after[ideographs..];
+/// Whether valid UTF-8 `bytes` start with a common ideograph (U+4E00 is `E4 B8 80`,
+/// U+9FFF is `E9 BF BF`).
+#[inline]
+fn starts_with_common_ideograph(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xe5..=0xe9, ..] => true,
+        [0xe4, second, ..] => *second >= 0xb8,
+        _ => false,
     }
 }
 
-/// Replaces every leftmost-longest match of a pattern `prefix` + `tail` with ` word `.
-/// `match_len` returns the byte length of the match starting at a candidate position.
-fn replace_matches(
-    input: &str,
-    out: &mut String,
-    trigger: u8,
-    word: &str,
-    match_len: impl Fn(&[u8]) -> usize,
-) -> bool {
-    let bytes = input.as_bytes();
-    if !bytes.contains(&trigger) {
-        return false;
-    }
-    out.clear();
-    let mut copied = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        let Some(offset) = bytes
-            .get(at..)
-            .and_then(|rest| rest.iter().position(|&b| b == trigger))
-        else {
-            break;
-        };
-        let start = at + offset;
-        let len = match_len(bytes.get(start..).unwrap_or_default());
-        if len == 0 {
-            at = start + 1;
-            continue;
-        }
-        out.push_str(&input[copied..start]);
-        out.push(' ');
-        out.push_str(word);
-        out.push(' ');
-        copied = start + len;
-        at = copied;
-    }
-    out.push_str(&input[copied..]);
-    true
-}
-
+/// The byte length of a URL (`https?://` and at least one printable ASCII byte) at the
+/// start of `bytes`, or 0.
 fn url_match_len(bytes: &[u8]) -> usize {
     let scheme = if bytes.starts_with(b"https://") {
         8
@@ -471,116 +479,147 @@ fn url_match_len(bytes: &[u8]) -> usize {
     }
 }
 
-fn user_match_len(bytes: &[u8]) -> usize {
-    match bytes.get(1) {
-        Some(&b) if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' => 1,
-        _ => 0,
+/// A pre-vocabulary word, as the splitter finds it in normalized text.
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    /// A run of characters that are neither whitespace, punctuation nor CJK ideographs.
+    Run(&'a str),
+    /// One punctuation character or CJK ideograph, a word of its own.
+    Alone { text: &'a str, c: char, cjk: bool },
+    /// A placeholder word.
+    Placeholder(Placeholder),
+}
+
+impl<'a> Piece<'a> {
+    fn text(self) -> &'a str {
+        match self {
+            Piece::Run(text) | Piece::Alone { text, .. } => text,
+            Piece::Placeholder(p) => p.word(),
+        }
+    }
+
+    fn is_cjk(self) -> bool {
+        matches!(self, Piece::Alone { cjk: true, .. })
     }
 }
 
-/// One placeholder pass: the byte that can start a match, the placeholder word, and the
-/// length of the match at a candidate position (0 for none).
-type ReplacePass = (u8, &'static str, fn(&[u8]) -> usize);
+#[derive(Clone, Copy)]
+enum Placeholder {
+    Url,
+    User,
+    Number,
+}
+
+impl Placeholder {
+    fn word(self) -> &'static str {
+        match self {
+            Placeholder::Url => URL_TOKEN,
+            Placeholder::User => USER_TOKEN,
+            Placeholder::Number => NUMBER_TOKEN,
+        }
+    }
+}
 
 /// Runs the built-in normalizer and pre-tokenizer over `text`, calling `word` for each
 /// pre-vocabulary word with whether it is a single CJK ideograph.
 pub(crate) fn for_each_word(text: &str, buffers: &mut Buffers, mut word: impl FnMut(&str, bool)) {
+    for_each_piece(text, buffers, |piece| word(piece.text(), piece.is_cjk()));
+}
+
+fn for_each_piece(text: &str, buffers: &mut Buffers, mut piece: impl FnMut(Piece<'_>)) {
     let Buffers { first, second } = buffers;
     normalize_clean_lower(text, first, second);
-    // `second` holds the text; each replacement pass writes into the other buffer.
-    let mut in_second = true;
-    let passes: [ReplacePass; 2] = [
-        (b'h', URL_TOKEN, url_match_len),
-        (b'@', USER_TOKEN, user_match_len),
-    ];
-    for (trigger, token, len) in passes {
-        let (input, output) = if in_second {
-            (&*second, &mut *first)
-        } else {
-            (&*first, &mut *second)
-        };
-        if replace_matches(input, output, trigger, token, len) {
-            in_second = !in_second;
-        }
-    }
-    let (input, output) = if in_second {
-        (&*second, &mut *first)
-    } else {
-        (&*first, &mut *second)
-    };
-    let normalized: &str = if replace_digit_runs(input, output) {
-        output
-    } else {
-        input
-    };
-    split_words(normalized, &mut word);
+    split_pieces(second, &mut piece);
 }
 
-fn replace_digit_runs(input: &str, out: &mut String) -> bool {
-    let bytes = input.as_bytes();
-    if !bytes.iter().any(u8::is_ascii_digit) {
-        return false;
-    }
-    out.clear();
-    let mut copied = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes.get(at).is_some_and(u8::is_ascii_digit) {
-            let end = at
-                + bytes
-                    .get(at..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            out.push_str(&input[copied..at]);
-            out.push(' ');
-            out.push_str(NUMBER_TOKEN);
-            out.push(' ');
-            copied = end;
-            at = end;
-        } else {
-            at += 1;
-        }
-    }
-    out.push_str(&input[copied..]);
-    true
-}
-
-/// BERT pre-tokenization after CJK spacing: whitespace separates words, and each
-/// punctuation character and each CJK ideograph is a word of its own.
-fn split_words(text: &str, word: &mut impl FnMut(&str, bool)) {
+/// The placeholder passes (URLs, then `@` before an ASCII handle, then digit runs, each on
+/// the output of the one before) and BERT pre-tokenization after CJK spacing, in one scan
+/// of the normalized text: whitespace separates words, each punctuation character and each
+/// CJK ideograph is a word of its own, and a placeholder is a word of its own.
+///
+/// The passes' order shows in two places: an `@` right before a URL stays punctuation
+/// (the URL pass put a space after it), and digits inside a URL are part of the URL.
+fn split_pieces<'a>(text: &'a str, piece: &mut impl FnMut(Piece<'a>)) {
+    let bytes = text.as_bytes();
     let mut start: Option<usize> = None;
-    for (at, c) in text.char_indices() {
-        let alone = if c.is_ascii() {
-            if c == ' ' {
-                if let Some(s) = start.take() {
-                    word(&text[s..at], false);
-                }
-                continue;
-            }
-            c.is_ascii_punctuation()
-        } else if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                word(&text[s..at], false);
+    let mut at = 0;
+    #[inline]
+    fn flush<'a>(
+        text: &'a str,
+        start: &mut Option<usize>,
+        end: usize,
+        piece: &mut impl FnMut(Piece<'a>),
+    ) {
+        if let Some(s) = start.take() {
+            piece(Piece::Run(&text[s..end]));
+        }
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b.is_ascii() {
+            let rest = bytes.get(at..).unwrap_or_default();
+            let placeholder = match b {
+                b'h' => match url_match_len(rest) {
+                    0 => None,
+                    len => Some((Placeholder::Url, len)),
+                },
+                b'@' => match rest.get(1) {
+                    Some(&next)
+                        if (next.is_ascii_lowercase() || next.is_ascii_digit() || next == b'_')
+                            && url_match_len(rest.get(1..).unwrap_or_default()) == 0 =>
+                    {
+                        Some((Placeholder::User, 1))
+                    }
+                    _ => None,
+                },
+                b'0'..=b'9' => Some((
+                    Placeholder::Number,
+                    rest.iter().take_while(|b| b.is_ascii_digit()).count(),
+                )),
+                _ => None,
+            };
+            if let Some((kind, len)) = placeholder {
+                flush(text, &mut start, at, piece);
+                piece(Piece::Placeholder(kind));
+                at += len;
+            } else if b == b' ' {
+                flush(text, &mut start, at, piece);
+                at += 1;
+            } else if b.is_ascii_punctuation() {
+                flush(text, &mut start, at, piece);
+                piece(Piece::Alone {
+                    text: &text[at..at + 1],
+                    c: char::from(b),
+                    cjk: false,
+                });
+                at += 1;
+            } else {
+                start.get_or_insert(at);
+                at += 1;
             }
             continue;
-        } else {
-            is_cjk_ideograph(c) || is_bert_punctuation(c)
-        };
-        if alone {
-            if let Some(s) = start.take() {
-                word(&text[s..at], false);
-            }
-            let end = at + c.len_utf8();
-            word(&text[at..end], is_cjk_ideograph(c));
-        } else if start.is_none() {
-            start = Some(at);
         }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        let end = at + c.len_utf8();
+        if c.is_whitespace() {
+            flush(text, &mut start, at, piece);
+        } else {
+            let cjk = is_cjk_ideograph(c);
+            if cjk || is_bert_punctuation(c) {
+                flush(text, &mut start, at, piece);
+                piece(Piece::Alone {
+                    text: &text[at..end],
+                    c,
+                    cjk,
+                });
+            } else {
+                start.get_or_insert(at);
+            }
+        }
+        at = end;
     }
-    if let Some(s) = start {
-        word(&text[s..], false);
-    }
+    flush(text, &mut start, bytes.len(), piece);
 }
 
 /// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
@@ -600,6 +639,16 @@ pub struct TokenKey {
     pub punctuation: bool,
 }
 
+/// The one character of `word`, if it is a single Basic Multilingual Plane character.
+#[inline]
+fn single_bmp_char(word: &str) -> Option<char> {
+    let mut chars = word.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if (c as u32) < 0x1_0000 => Some(c),
+        _ => None,
+    }
+}
+
 /// Whether `token` is a single punctuation character (as the pre-tokenizer splits them).
 #[inline]
 fn is_punctuation_token(token: &str) -> bool {
@@ -607,12 +656,40 @@ fn is_punctuation_token(token: &str) -> bool {
     matches!((chars.next(), chars.next()), (Some(c), None) if is_bert_punctuation(c))
 }
 
+/// A word's token hash and the first step of the hash of each n-gram it starts
+/// ([`crate::features::ngram_lead`] for n = 1, 2, 3), computed once per vocabulary word
+/// instead of once per occurrence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordHashes {
+    pub(crate) hash: u64,
+    pub(crate) leads: [u64; 3],
+}
+
+impl WordHashes {
+    pub(crate) fn of(hash: u64) -> Self {
+        Self {
+            hash,
+            leads: [1, 2, 3].map(|n| crate::features::ngram_lead(n, hash)),
+        }
+    }
+}
+
 /// The built-in pipeline, re-implemented for speed, with the vocabulary's token hashes
 /// precomputed.
 #[derive(Debug, Clone)]
 pub struct FastTokenizer {
-    hashes: rustc_hash::FxHashMap<Box<str>, u64>,
-    unk_hash: u64,
+    words: rustc_hash::FxHashMap<Box<str>, WordHashes>,
+    /// For every Basic Multilingual Plane character, where its hashes as a word by itself
+    /// are in `known` (0: not in the vocabulary). CJK ideographs and punctuation, most of
+    /// the tokens of a Chinese post, cost an index instead of a string lookup.
+    char_slots: Box<[u32]>,
+    /// The hashes of the single-character words and the placeholder words, after an
+    /// unused slot 0.
+    known: Vec<WordHashes>,
+    /// Where the placeholder words' hashes are in `known`, in [`Placeholder`] order (0: not
+    /// in the vocabulary).
+    placeholder_slots: [u32; 3],
+    unk: WordHashes,
 }
 
 impl FastTokenizer {
@@ -627,13 +704,32 @@ impl FastTokenizer {
     /// assert_eq!(tokens, ["[UNK]", "[UNK]", "地", "震"]);
     /// ```
     pub fn new(vocab: &[String], seed: u64) -> Self {
-        let hashes = vocab
+        let words: rustc_hash::FxHashMap<Box<str>, WordHashes> = vocab
             .iter()
-            .map(|w| (w.as_str().into(), token_hash(w, seed)))
+            .map(|w| (w.as_str().into(), WordHashes::of(token_hash(w, seed))))
             .collect();
+        let unk = WordHashes::of(token_hash(UNK_TOKEN, seed));
+        let mut known = vec![unk];
+        let mut add = |hashes: WordHashes| {
+            u32::try_from(known.len()).map_or(0, |slot| {
+                known.push(hashes);
+                slot
+            })
+        };
+        let mut char_slots = vec![0u32; 0x1_0000].into_boxed_slice();
+        for (word, &hashes) in &words {
+            if let Some(slot) = single_bmp_char(word).and_then(|c| char_slots.get_mut(c as usize)) {
+                *slot = add(hashes);
+            }
+        }
+        let placeholder_slots = [Placeholder::Url, Placeholder::User, Placeholder::Number]
+            .map(|p| words.get(p.word()).map_or(0, |&hashes| add(hashes)));
         Self {
-            hashes,
-            unk_hash: token_hash(UNK_TOKEN, seed),
+            words,
+            char_slots,
+            known,
+            placeholder_slots,
+            unk,
         }
     }
 
@@ -643,29 +739,65 @@ impl FastTokenizer {
     /// assert_eq!(rumor_triage::text::FastTokenizer::new(&["a".into()], 0).vocab_len(), 1);
     /// ```
     pub fn vocab_len(&self) -> usize {
-        self.hashes.len()
+        self.words.len()
     }
 
-    /// Calls `token` with the text (`[UNK]` for an unknown word) and key of each token.
+    /// The hashes of a vocabulary word.
     #[inline]
-    fn for_each(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str, TokenKey)) {
-        for_each_word(text, buffers, |word, cjk| match self.hashes.get(word) {
-            Some(&hash) => token(
-                word,
-                TokenKey {
-                    hash,
-                    cjk,
-                    punctuation: !cjk && is_punctuation_token(word),
-                },
-            ),
-            None => token(
-                UNK_TOKEN,
-                TokenKey {
-                    hash: self.unk_hash,
-                    cjk,
-                    punctuation: !cjk && is_punctuation_token(word),
-                },
-            ),
+    fn hashes_of_word(&self, word: &str) -> Option<&WordHashes> {
+        match single_bmp_char(word) {
+            Some(c) => self.hashes_of_char(c),
+            None => self.words.get(word),
+        }
+    }
+
+    /// The hashes of a character that is a word by itself, if it is in the vocabulary.
+    #[inline]
+    fn hashes_of_char(&self, c: char) -> Option<&WordHashes> {
+        match self.char_slots.get(c as usize) {
+            Some(&slot) => self.known_slot(slot),
+            None => self.words.get(c.encode_utf8(&mut [0; 4]) as &str),
+        }
+    }
+
+    /// The hashes in slot `slot` of `known`; slot 0 stands for "not in the vocabulary".
+    #[inline]
+    fn known_slot(&self, slot: u32) -> Option<&WordHashes> {
+        if slot == 0 {
+            None
+        } else {
+            self.known.get(slot as usize)
+        }
+    }
+
+    /// Calls `token` with the text (`[UNK]` for an unknown word), key and hashes of each
+    /// token.
+    #[inline]
+    pub(crate) fn for_each(
+        &self,
+        text: &str,
+        buffers: &mut Buffers,
+        mut token: impl FnMut(&str, TokenKey, &WordHashes),
+    ) {
+        for_each_piece(text, buffers, |piece| {
+            let (hashes, cjk, punctuation) = match piece {
+                Piece::Run(word) => (self.hashes_of_word(word), false, false),
+                Piece::Alone { c, cjk, .. } => (self.hashes_of_char(c), cjk, !cjk),
+                Piece::Placeholder(p) => {
+                    let slot = self.placeholder_slots.get(p as usize).copied();
+                    (slot.and_then(|s| self.known_slot(s)), false, false)
+                }
+            };
+            let (text, hashes) = match hashes {
+                Some(hashes) => (piece.text(), hashes),
+                None => (UNK_TOKEN, &self.unk),
+            };
+            let key = TokenKey {
+                hash: hashes.hash,
+                cjk,
+                punctuation,
+            };
+            token(text, key, hashes);
         });
     }
 
@@ -679,13 +811,13 @@ impl FastTokenizer {
     /// ```
     #[inline]
     pub fn keys(&self, text: &str, buffers: &mut Buffers, mut key: impl FnMut(TokenKey)) {
-        self.for_each(text, buffers, |_, k| key(k));
+        self.for_each(text, buffers, |_, k, _| key(k));
     }
 
     /// Calls `token` with the text of each token of `text` (`[UNK]` for unknown words),
     /// exactly as the crate's `encode(..).get_tokens()` would give them.
     pub fn tokens(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str)) {
-        self.for_each(text, buffers, |t, _| token(t));
+        self.for_each(text, buffers, |t, _, _| token(t));
     }
 }
 
@@ -741,7 +873,7 @@ impl TokenizerBackend {
     ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
-                fast.for_each(text, buffers, token);
+                fast.for_each(text, buffers, |t, k, _| token(t, k));
                 Ok(())
             }
             TokenizerBackend::Custom(tokenizer) => {
@@ -760,6 +892,27 @@ impl TokenizerBackend {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Calls `key` for each token of `text` with the first steps of its n-gram hashes
+    /// (the hot path of featurizing).
+    #[inline]
+    pub(crate) fn for_each_key_with_leads(
+        &self,
+        text: &str,
+        seed: u64,
+        buffers: &mut Buffers,
+        mut key: impl FnMut(TokenKey, [u64; 3]),
+    ) -> Result<(), Error> {
+        match self {
+            TokenizerBackend::Builtin(fast) => {
+                fast.for_each(text, buffers, |_, k, hashes| key(k, hashes.leads));
+                Ok(())
+            }
+            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |_, k| {
+                key(k, WordHashes::of(k.hash).leads)
+            }),
         }
     }
 

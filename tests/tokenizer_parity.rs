@@ -3,7 +3,29 @@
 
 mod common;
 
-use rumor_triage::text::{builtin_tokenizer, learn_vocabulary, Buffers, FastTokenizer};
+use rumor_triage::text::{
+    builtin_tokenizer, learn_vocabulary, Buffers, FastTokenizer, TokenKey, TokenizerBackend,
+};
+
+/// Each token's text and key, as `backend` gives them. Whether an `[UNK]` token is a CJK
+/// ideograph or punctuation is left out: the fast path knows the word behind it, a
+/// `tokenizer.json` run through the crate only sees `[UNK]`.
+fn keyed_tokens(
+    backend: &TokenizerBackend,
+    text: &str,
+    buffers: &mut Buffers,
+) -> Vec<(String, TokenKey)> {
+    let mut out = Vec::new();
+    backend
+        .for_each_token(text, 0, buffers, |t, mut k| {
+            if t == "[UNK]" {
+                (k.cjk, k.punctuation) = (false, false);
+            }
+            out.push((t.to_owned(), k));
+        })
+        .unwrap();
+    out
+}
 
 #[test]
 fn fast_path_matches_the_crate_on_every_post() {
@@ -23,16 +45,17 @@ fn fast_path_matches_the_crate_on_every_post() {
     let half: Vec<&str> = all.iter().step_by(2).map(String::as_str).collect();
     let vocab = learn_vocabulary(half.iter().copied(), 2);
     assert!(vocab.len() > 1000);
-    let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
-    let fast = FastTokenizer::new(&vocab, 0);
+    // The crate's tokens with keys computed from their text (the path for a user's own
+    // tokenizer.json), against the fast path's tokens with its precomputed keys.
+    let crate_backend = TokenizerBackend::Custom(Box::new(builtin_tokenizer(&vocab).unwrap()));
+    let fast = TokenizerBackend::Builtin(FastTokenizer::new(&vocab, 0));
     let mut buffers = Buffers::default();
     let mut compared = 0usize;
     let mut tokens_seen = 0usize;
     for text in &all {
-        let expected = crate_tokenizer.encode(text.as_str(), false).unwrap();
-        let mut got = Vec::new();
-        fast.tokens(text, &mut buffers, |t| got.push(t.to_owned()));
-        assert_eq!(got, expected.get_tokens(), "tokens differ for {text:?}");
+        let expected = keyed_tokens(&crate_backend, text, &mut buffers);
+        let got = keyed_tokens(&fast, text, &mut buffers);
+        assert_eq!(got, expected, "tokens differ for {text:?}");
         compared += 1;
         tokens_seen += got.len();
     }
@@ -45,8 +68,8 @@ fn hostile_strings_match_the_crate() {
     let vocab: Vec<String> = ["rumor", "xxurl", "xxuser", "xxnum", "地", "震", "breaking"]
         .map(String::from)
         .to_vec();
-    let crate_tokenizer = builtin_tokenizer(&vocab).unwrap();
-    let fast = FastTokenizer::new(&vocab, 0);
+    let crate_backend = TokenizerBackend::Custom(Box::new(builtin_tokenizer(&vocab).unwrap()));
+    let fast = TokenizerBackend::Builtin(FastTokenizer::new(&vocab, 0));
     let cases = [
         "",
         " ",
@@ -65,12 +88,16 @@ fn hostile_strings_match_the_crate() {
         "ВRЕАКІNG: Рοlісе соnfirm ΤΗΕ ѕhооtеr",
         "Россия Ελλάδα ΑΒΓ ԁԛԝ һ ӏ",
         "rumοr ＲＵМОＲ ℝ",
+        "@http://x.co/a1 @@a abc123def h1 @1",
+        "a\u{301}b x\u{301}地 地\u{301}\u{302} e\u{301}",
+        "ｈｔｔｐｓ：／／ｔ．ｃｏ／ｘ 网传ｈｔｔｐ://x",
+        "A\u{30a} Å \u{212b} \u{1100}\u{1161}\u{11a8} 가\u{11a8}",
+        "地\u{200b}\u{301} \u{f900}\u{2f00}一",
     ];
     let mut buffers = Buffers::default();
     for text in cases {
-        let expected = crate_tokenizer.encode(text, false).unwrap();
-        let mut got = Vec::new();
-        fast.tokens(text, &mut buffers, |t| got.push(t.to_owned()));
-        assert_eq!(got, expected.get_tokens(), "tokens differ for {text:?}");
+        let expected = keyed_tokens(&crate_backend, text, &mut buffers);
+        let got = keyed_tokens(&fast, text, &mut buffers);
+        assert_eq!(got, expected, "tokens differ for {text:?}");
     }
 }
