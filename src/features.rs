@@ -217,9 +217,10 @@ pub(crate) struct Scratch {
     leads: Vec<[u64; 3]>,
     buckets: Vec<u32>,
     /// Open-addressing table of [`count_ngrams_unsorted`]: a bucket (high half) and its
-    /// row position (low half) per slot, or [`EMPTY_SLOT`]; every slot it fills is emptied
-    /// again before it returns.
+    /// count (low half) per slot, or [`EMPTY_SLOT`]; every slot it fills is emptied again
+    /// before it returns.
     slots: Vec<u64>,
+    /// The slots filled, in the order their buckets were first seen.
     used: Vec<usize>,
 }
 
@@ -398,19 +399,21 @@ pub(crate) fn count_ngrams_unsorted(
         loop {
             let entry = slots[slot];
             if entry == EMPTY_SLOT {
-                slots[slot] = u64::from(b) << 32 | row.indices.len() as u64;
+                slots[slot] = u64::from(b) << 32 | 1;
                 used.push(slot);
-                row.indices.push(b);
-                row.values.push(1.0);
                 break;
             }
             if (entry >> 32) as u32 == b {
-                row.values[entry as u32 as usize] += 1.0;
+                slots[slot] = entry + 1;
                 break;
             }
             slot = (slot + 1) & mask;
         }
     });
+    row.indices
+        .extend(used.iter().map(|&slot| (slots[slot] >> 32) as u32));
+    row.values
+        .extend(used.iter().map(|&slot| slots[slot] as u32 as f32));
     for &slot in used.iter() {
         slots[slot] = EMPTY_SLOT;
     }

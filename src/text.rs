@@ -598,6 +598,20 @@ fn split_pieces<'a>(text: &'a str, piece: &mut impl FnMut(Piece<'a>)) {
             }
             continue;
         }
+        if let Some(&[b0, b1, b2]) = bytes.get(at..at + 3) {
+            if starts_with_common_ideograph(&[b0, b1]) {
+                let code =
+                    u32::from(b0 & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
+                flush(text, &mut start, at, piece);
+                piece(Piece::Alone {
+                    text: &text[at..at + 3],
+                    c: char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER),
+                    cjk: true,
+                });
+                at += 3;
+                continue;
+            }
+        }
         let Some(c) = text[at..].chars().next() else {
             break;
         };
