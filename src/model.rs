@@ -1052,6 +1052,22 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
+        let (label, probability, flagged) = self.decide_with(text, workspace, threshold)?;
+        Ok(Score {
+            label: self.labels.get(label).cloned().unwrap_or_default(),
+            probability,
+            flagged,
+        })
+    }
+
+    /// [`Model::score_with`] with the label as its index in [`Model::labels`], so a batch
+    /// job does not copy the label's name once per post.
+    pub(crate) fn decide_with(
+        &self,
+        text: &str,
+        workspace: &mut Workspace,
+        threshold: Option<f32>,
+    ) -> Result<(usize, f32, bool), Error> {
         features::count_ngrams_unsorted(
             &self.features,
             &self.tokenizer,
@@ -1070,11 +1086,7 @@ impl Model {
         let probability = flag_probability(probabilities, &self.positive);
         let flagged = probability >= threshold.unwrap_or(self.threshold);
         let label = decide(probabilities, &self.positive, flagged);
-        Ok(Score {
-            label: self.labels.get(label).cloned().unwrap_or_default(),
-            probability,
-            flagged,
-        })
+        Ok((label, probability, flagged))
     }
 
     /// Margins from raw n-gram counts in one pass: tf · idf, the norm and the dot product

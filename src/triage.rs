@@ -430,10 +430,21 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `x` as serde_json writes an `f64` (shortest round-trip digits by `ryu`, `null`
+/// when not finite), without its allocation.
+fn push_json_number(out: &mut String, x: f64) {
+    if x.is_finite() {
+        out.push_str(ryu::Buffer::new().format_finite(x));
+    } else {
+        out.push_str("null");
+    }
+}
+
 enum Outcome {
     Scored {
         line: String,
-        label: String,
+        /// Index into the model's labels.
+        label: usize,
         flagged: bool,
         post: Post,
     },
@@ -755,8 +766,8 @@ fn score_line(
         time: fields.time,
     };
     let body: &str = &body;
-    let score = match model.score_with(body, ws, options.threshold) {
-        Ok(s) => s,
+    let (label, probability, flagged) = match model.decide_with(body, ws, options.threshold) {
+        Ok(decided) => decided,
         Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
     };
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
@@ -768,7 +779,8 @@ fn score_line(
         push_json_string(&mut out, account);
         out.push(',');
     }
-    if score.flagged && options.explain > 0 {
+    let label_name = model.labels().get(label).map_or("", String::as_str);
+    if flagged && options.explain > 0 {
         if let Ok(why) = model.explain(body, options.explain) {
             let top: Vec<Value> = why
                 .top
@@ -780,23 +792,21 @@ fn score_line(
             out.push(',');
         }
     }
-    out.push_str(if score.flagged {
+    out.push_str(if flagged {
         "\"flagged\":true,\"id\":"
     } else {
         "\"flagged\":false,\"id\":"
     });
     push_json_string(&mut out, &post.id);
     out.push_str(",\"label\":");
-    push_json_string(&mut out, &score.label);
+    push_json_string(&mut out, label_name);
     let _ = write!(out, ",\"line\":{line_no}");
     if let Some(platform) = &post.platform {
         out.push_str(",\"platform\":");
         push_json_string(&mut out, platform);
     }
     out.push_str(",\"probability\":");
-    out.push_str(
-        &serde_json::to_string(&f64::from(score.probability)).unwrap_or_else(|_| "null".to_owned()),
-    );
+    push_json_number(&mut out, f64::from(probability));
     if let Some(time) = &post.time {
         out.push_str(",\"time\":");
         push_json_string(&mut out, time);
@@ -804,8 +814,8 @@ fn score_line(
     out.push('}');
     Outcome::Scored {
         line: out,
-        label: score.label,
-        flagged: score.flagged,
+        label,
+        flagged,
         post,
     }
 }
@@ -813,6 +823,7 @@ fn score_line(
 /// Where scored chunks go, in input order: the output and rejects writers, the running
 /// summary and counts, and the progress callback after each flushed chunk.
 struct Sink<'a, 'o, 'r, 'p> {
+    labels: &'a [String],
     summary: &'a mut Summary,
     counts: &'a mut CountsBuilder,
     output: &'a mut (dyn Write + 'o),
@@ -839,17 +850,18 @@ impl Sink<'_, '_, '_, '_> {
                     post,
                 } => {
                     summary.scored += 1;
+                    let label = self.labels.get(label).map_or("", String::as_str);
                     if flagged {
                         summary.flagged += 1;
-                        match summary.flagged_by_label.get_mut(&label) {
+                        match summary.flagged_by_label.get_mut(label) {
                             Some(n) => *n += 1,
                             None => {
-                                summary.flagged_by_label.insert(label.clone(), 1);
+                                summary.flagged_by_label.insert(label.to_owned(), 1);
                             }
                         }
                     }
                     self.counts.add(
-                        &label,
+                        label,
                         flagged,
                         post.account.as_deref(),
                         post.platform.as_deref(),
@@ -1037,6 +1049,7 @@ pub fn score_stream_resumed(
             .collect()
     };
     let mut sink = Sink {
+        labels: model.labels(),
         summary: &mut summary,
         counts: &mut counts,
         output,
