@@ -255,7 +255,7 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<(Li
             break;
         }
         any = true;
-        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+        let (used, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
