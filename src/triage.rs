@@ -430,11 +430,11 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `x` as serde_json writes an `f64` (shortest round-trip digits by `ryu`, `null`
+/// Appends `x` as serde_json writes an `f64` (shortest round-trip digits by `zmij`, `null`
 /// when not finite), without its allocation.
 fn push_json_number(out: &mut String, x: f64) {
     if x.is_finite() {
-        out.push_str(ryu::Buffer::new().format_finite(x));
+        out.push_str(zmij::Buffer::new().format_finite(x));
     } else {
         out.push_str("null");
     }
@@ -1149,15 +1149,43 @@ pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCou
 
 #[cfg(test)]
 mod tests {
-    use super::push_json_string;
+    use super::{push_json_number, push_json_string};
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn probabilities_are_written_as_serde_json_writes_them(bits in any::<u32>()) {
+            // Every f32 bit pattern, probabilities or not, widened as the scorer widens them.
+            let x = f64::from(f32::from_bits(bits));
+            let mut out = String::new();
+            push_json_number(&mut out, x);
+            prop_assert_eq!(out, serde_json::to_string(&x).unwrap());
+        }
+
         #[test]
         fn json_strings_are_written_as_serde_json_writes_them(s in any::<String>()) {
             let mut out = String::new();
             push_json_string(&mut out, &s);
             prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn small_and_edge_probabilities_are_written_as_serde_json_writes_them() {
+        for x in [
+            0.0,
+            1.0,
+            0.5,
+            1e-7,
+            3.2e-5,
+            1e-300,
+            0.999_999_9,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+        ] {
+            let mut out = String::new();
+            push_json_number(&mut out, x);
+            assert_eq!(out, serde_json::to_string(&x).unwrap(), "{x}");
         }
     }
 
