@@ -1182,6 +1182,7 @@ mod tests {
             0.999_999_9,
             f64::MIN_POSITIVE,
             f64::NAN,
+            1e16,
         ] {
             let mut out = String::new();
             push_json_number(&mut out, x);
