@@ -367,7 +367,7 @@ pub(crate) fn count_ngrams(
 /// sorted form.
 #[allow(
     clippy::indexing_slicing,
-    reason = "slot positions are masked to the table's length, row positions come from it"
+    reason = "slot positions are masked to the table's length, and `used` holds only such positions"
 )]
 pub(crate) fn count_ngrams_unsorted(
     config: &FeatureConfig,
