@@ -9,6 +9,11 @@
 //!   (`z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31`,
 //!   all wrapping) ([`ngram_hash`]).
 //! * The bucket is the top `b` bits: `g >> (64 - b)`.
+//! * A character n-gram inside a word ([`FeatureConfig::subword_min`]), the word framed by a
+//!   space on each side, hashes as `mix(token_hash(gram, seed) ^ 0x5eb70c4d1e55a11d)`, its
+//!   bucket again the top `b` bits. Words are the tokens that are neither a single CJK
+//!   ideograph nor punctuation, taken before the vocabulary lookup (an unseen word keeps its
+//!   character n-grams), placeholders included.
 //!
 //! Distinct n-grams that share a bucket share a weight (a collision). With `m` distinct
 //! n-grams in `2^b` buckets about `m / 2^b` of them collide (the shipped model's card gives
@@ -109,6 +114,14 @@ pub struct FeatureConfig {
     /// true. Repeating punctuation is a cheap evasion: without this it cost 0.042 macro-F1
     /// on pheme test (tests/evasion.rs).
     pub collapse_repeated_punctuation: bool,
+    /// Shortest character n-gram taken inside each word, the word framed by a space on
+    /// each side (scikit-learn's `char_wb`; fastText's `-minn`); 0 with `subword_max` 0
+    /// for none. Default 5.
+    pub subword_min: u8,
+    /// Longest such character n-gram (`subword_min..=8`); default 5. Chosen by 5-fold
+    /// cross-validation on the training splits (docs/decisions.md): they let a misspelt,
+    /// inflected or unseen English word share weight with the words it resembles.
+    pub subword_max: u8,
 }
 
 impl Default for FeatureConfig {
@@ -120,6 +133,8 @@ impl Default for FeatureConfig {
             cjk_ngrams: 3,
             sublinear_tf: true,
             collapse_repeated_punctuation: true,
+            subword_min: 5,
+            subword_max: 5,
         }
     }
 }
@@ -150,6 +165,13 @@ impl FeatureConfig {
             return Err(Error::invalid(format!(
                 "cjk_ngrams must be in word_ngrams..=3, got {}",
                 self.cjk_ngrams
+            )));
+        }
+        let subwords = (self.subword_min, self.subword_max);
+        if subwords != (0, 0) && !(2 <= subwords.0 && subwords.0 <= subwords.1 && subwords.1 <= 8) {
+            return Err(Error::invalid(format!(
+                "subword n-grams must be 0..=0 (none) or within 2..=8, got {}..={}",
+                subwords.0, subwords.1
             )));
         }
         Ok(())
@@ -222,6 +244,59 @@ pub(crate) struct Scratch {
     slots: Vec<u64>,
     /// The slots filled, in the order their buckets were first seen.
     used: Vec<usize>,
+    /// The buckets of the words' character n-grams ([`for_each_subword`]).
+    subwords: Vec<u32>,
+    /// A word with its boundary marks, while its character n-grams are hashed.
+    padded: String,
+    /// Byte offsets of the characters of `padded`, and its length.
+    boundaries: Vec<usize>,
+}
+
+/// Marks the character n-gram hashes apart from the token n-gram hashes.
+const SUBWORD_TAG: u64 = 0x5eb7_0c4d_1e55_a11d;
+
+/// The frozen hash of a character n-gram (see the module docs).
+#[inline]
+fn subword_bucket(gram: &str, seed: u64, shift: u32) -> u32 {
+    (mix(token_hash(gram, seed) ^ SUBWORD_TAG) >> shift) as u32
+}
+
+/// Calls `emit(bucket, gram)` for every character n-gram of `word` framed by a space on
+/// each side, lengths [`FeatureConfig::subword_min`]`..=`[`FeatureConfig::subword_max`]
+/// (none when those are 0), as scikit-learn's `char_wb` analyzer takes them. A word shorter
+/// than the shortest length minus two gives none.
+pub(crate) fn for_each_subword(
+    config: &FeatureConfig,
+    word: &str,
+    padded: &mut String,
+    boundaries: &mut Vec<usize>,
+    mut emit: impl FnMut(u32, &str),
+) {
+    let (lo, hi) = (
+        usize::from(config.subword_min),
+        usize::from(config.subword_max),
+    );
+    if lo == 0 {
+        return;
+    }
+    let shift = 64 - u32::from(config.hash_bits);
+    padded.clear();
+    padded.push(' ');
+    padded.push_str(word);
+    padded.push(' ');
+    boundaries.clear();
+    boundaries.extend(padded.char_indices().map(|(i, _)| i));
+    boundaries.push(padded.len());
+    let chars = boundaries.len() - 1;
+    for start in 0..chars {
+        for n in lo..=hi.min(chars - start) {
+            let (Some(&a), Some(&b)) = (boundaries.get(start), boundaries.get(start + n)) else {
+                continue;
+            };
+            let gram = padded.get(a..b).unwrap_or_default();
+            emit(subword_bucket(gram, config.seed, shift), gram);
+        }
+    }
 }
 
 /// Appends `key` unless it repeats the punctuation token just before it (with
@@ -310,13 +385,21 @@ fn collect_keys(
         text: buffers,
         keys,
         leads,
+        subwords,
+        padded,
+        boundaries,
         ..
     } = scratch;
     keys.clear();
     leads.clear();
-    tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead| {
+    subwords.clear();
+    let subwords_on = config.subword_min > 0;
+    tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead, word| {
         if push_key(config, keys, k) {
             leads.push(lead);
+            if let (Some(word), true) = (word, subwords_on) {
+                for_each_subword(config, word, padded, boundaries, |b, _| subwords.push(b));
+            }
         }
     })?;
     Ok(keys.len())
@@ -340,10 +423,12 @@ pub(crate) fn count_ngrams(
         keys,
         leads,
         buckets,
+        subwords,
         ..
     } = scratch;
     buckets.clear();
     for_each_bucket(config, keys, leads, |b| buckets.push(b));
+    buckets.extend_from_slice(subwords);
     buckets.sort_unstable();
     row.indices.clear();
     row.values.clear();
@@ -382,18 +467,20 @@ pub(crate) fn count_ngrams_unsorted(
         leads,
         slots,
         used,
+        subwords,
         ..
     } = scratch;
     row.indices.clear();
     row.values.clear();
-    let most_ngrams = keys.len() * usize::from(config.cjk_ngrams.max(config.word_ngrams));
+    let most_ngrams =
+        keys.len() * usize::from(config.cjk_ngrams.max(config.word_ngrams)) + subwords.len();
     let size = (most_ngrams * 2).next_power_of_two().max(16);
     if slots.len() < size {
         slots.resize(size, EMPTY_SLOT);
     }
     let mask = size - 1;
     used.clear();
-    for_each_bucket(config, keys, leads, |b| {
+    let mut count = |b: u32| {
         // Buckets are the top bits of a mixed hash, so their low bits spread well.
         let mut slot = b as usize & mask;
         loop {
@@ -409,7 +496,9 @@ pub(crate) fn count_ngrams_unsorted(
             }
             slot = (slot + 1) & mask;
         }
-    });
+    };
+    for_each_bucket(config, keys, leads, &mut count);
+    subwords.iter().for_each(|&b| count(b));
     row.indices
         .extend(used.iter().map(|&slot| (slots[slot] >> 32) as u32));
     row.values
@@ -472,6 +561,88 @@ mod tests {
     use super::*;
     use crate::text::FastTokenizer;
     use proptest::prelude::*;
+
+    fn subwords(config: &FeatureConfig, word: &str) -> Vec<(u32, String)> {
+        let mut grams = Vec::new();
+        for_each_subword(config, word, &mut String::new(), &mut Vec::new(), |b, g| {
+            grams.push((b, g.to_owned()))
+        });
+        grams
+    }
+
+    #[test]
+    fn subwords_are_the_space_framed_character_ngrams_of_a_word() {
+        let config = FeatureConfig::default();
+        let shift = 64 - u32::from(config.hash_bits);
+        let grams = subwords(&config, "rumor");
+        let texts: Vec<&str> = grams.iter().map(|(_, g)| g.as_str()).collect();
+        assert_eq!(texts, [" rumo", "rumor", "umor "]);
+        for (bucket, gram) in &grams {
+            assert_eq!(*bucket, subword_bucket(gram, 0, shift));
+        }
+        // " ab " has four characters: no 5-gram.
+        assert!(subwords(&config, "ab").is_empty());
+        let wide = FeatureConfig {
+            subword_min: 3,
+            subword_max: 4,
+            ..config.clone()
+        };
+        let texts: Vec<String> = subwords(&wide, "café")
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect();
+        assert_eq!(texts, [" ca", " caf", "caf", "café", "afé", "afé ", "fé "]);
+        let off = FeatureConfig {
+            subword_min: 0,
+            subword_max: 0,
+            ..config
+        };
+        assert!(subwords(&off, "rumor").is_empty());
+    }
+
+    #[test]
+    fn an_unseen_word_keeps_its_character_ngrams() {
+        let config = FeatureConfig::default();
+        let backend = TokenizerBackend::Builtin(FastTokenizer::new(&[], 0));
+        let mut row = SparseRow::default();
+        count_ngrams(
+            &config,
+            &backend,
+            "rumors",
+            &mut Scratch::default(),
+            &mut row,
+        )
+        .unwrap();
+        // The [UNK] unigram and the four 5-grams of " rumors ".
+        assert_eq!(row.nnz(), 5);
+        let off = FeatureConfig {
+            subword_min: 0,
+            subword_max: 0,
+            ..config
+        };
+        count_ngrams(&off, &backend, "rumors", &mut Scratch::default(), &mut row).unwrap();
+        assert_eq!(row.nnz(), 1);
+    }
+
+    #[test]
+    fn subword_lengths_are_checked() {
+        for (lo, hi, ok) in [
+            (0, 0, true),
+            (5, 5, true),
+            (2, 8, true),
+            (0, 5, false),
+            (1, 3, false),
+            (5, 4, false),
+            (3, 9, false),
+        ] {
+            let config = FeatureConfig {
+                subword_min: lo,
+                subword_max: hi,
+                ..FeatureConfig::default()
+            };
+            assert_eq!(config.validate().is_ok(), ok, "{lo}..={hi}");
+        }
+    }
 
     proptest! {
         #[test]

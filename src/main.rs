@@ -97,6 +97,13 @@ struct TrainArgs {
     /// Longest n-gram over CJK characters (word-ngrams..=3).
     #[arg(long, default_value_t = 3)]
     cjk_ngrams: u8,
+    /// Shortest character n-gram inside each word, framed by spaces (0 with
+    /// --subword-max 0: none).
+    #[arg(long, default_value_t = 5)]
+    subword_min: u8,
+    /// Longest character n-gram inside each word (subword-min..=8).
+    #[arg(long, default_value_t = 5)]
+    subword_max: u8,
     /// Reweight classes inversely to their frequency.
     #[arg(long)]
     balanced: bool,
@@ -134,6 +141,8 @@ impl TrainArgs {
                 hash_bits: self.hash_bits,
                 word_ngrams: self.word_ngrams,
                 cjk_ngrams: self.cjk_ngrams,
+                subword_min: self.subword_min,
+                subword_max: self.subword_max,
                 ..FeatureConfig::default()
             },
             c: self.c,

@@ -37,7 +37,7 @@ use crate::text::{self, FastTokenizer, TokenizerBackend};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"RUMORTRG";
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 52;
 
 /// One labeled training text.
@@ -1188,6 +1188,32 @@ impl Model {
                 entry.push(gram);
             }
         });
+        let (mut padded, mut boundaries) = (String::new(), Vec::new());
+        let mut keys_seen = Vec::new();
+        self.tokenizer.for_each_key_with_leads(
+            text,
+            self.features.seed,
+            &mut buffers,
+            |k, _, word| {
+                if let (true, Some(word)) =
+                    (features::push_key(&self.features, &mut keys_seen, k), word)
+                {
+                    features::for_each_subword(
+                        &self.features,
+                        word,
+                        &mut padded,
+                        &mut boundaries,
+                        |bucket, gram| {
+                            let gram = subword_name(gram);
+                            let entry = names.entry(bucket).or_default();
+                            if !entry.contains(&gram) {
+                                entry.push(gram);
+                            }
+                        },
+                    );
+                }
+            },
+        )?;
         let outputs = self.linear.outputs();
         let mut contributions: Vec<Contribution> = workspace
             .row
@@ -1512,6 +1538,23 @@ fn delta_decode(deltas: &[u32], limit: usize) -> Option<Vec<u32>> {
         out.push(value as u32);
     }
     Some(out)
+}
+
+/// How an explanation shows a character n-gram of a word: the word's framing spaces as
+/// `<` and `>`, as fastText writes its subwords.
+fn subword_name(gram: &str) -> String {
+    let mut name = String::with_capacity(gram.len());
+    if let Some(rest) = gram.strip_prefix(' ') {
+        name.push('<');
+        name.push_str(rest);
+    } else {
+        name.push_str(gram);
+    }
+    if name.ends_with(' ') {
+        name.pop();
+        name.push('>');
+    }
+    name
 }
 
 /// The bytes of `models/default.rtm`.

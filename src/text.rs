@@ -815,6 +815,39 @@ impl FastTokenizer {
         });
     }
 
+    /// [`Self::for_each`], with each word's own text (before the vocabulary lookup turns an
+    /// unknown one into `[UNK]`) in place of the token text, and `None` for a
+    /// single-character token (a CJK ideograph, punctuation).
+    #[inline]
+    pub(crate) fn for_each_raw(
+        &self,
+        text: &str,
+        buffers: &mut Buffers,
+        mut token: impl FnMut(Option<&str>, TokenKey, &WordHashes),
+    ) {
+        for_each_piece(text, buffers, |piece| {
+            let (hashes, cjk, punctuation) = match piece {
+                Piece::Run(word) => (self.hashes_of_word(word), false, false),
+                Piece::Alone { c, cjk, .. } => (self.hashes_of_char(c), cjk, !cjk),
+                Piece::Placeholder(p) => {
+                    let slot = self.placeholder_slots.get(p as usize).copied();
+                    (slot.and_then(|s| self.known_slot(s)), false, false)
+                }
+            };
+            let raw = match piece {
+                Piece::Alone { .. } => None,
+                _ => Some(piece.text()),
+            };
+            let hashes = hashes.unwrap_or(&self.unk);
+            let key = TokenKey {
+                hash: hashes.hash,
+                cjk,
+                punctuation,
+            };
+            token(raw, key, hashes);
+        });
+    }
+
     /// Calls `key` for each token of `text`.
     ///
     /// ```
@@ -917,15 +950,16 @@ impl TokenizerBackend {
         text: &str,
         seed: u64,
         buffers: &mut Buffers,
-        mut key: impl FnMut(TokenKey, [u64; 3]),
+        mut key: impl FnMut(TokenKey, [u64; 3], Option<&str>),
     ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
-                fast.for_each(text, buffers, |_, k, hashes| key(k, hashes.leads));
+                fast.for_each_raw(text, buffers, |raw, k, hashes| key(k, hashes.leads, raw));
                 Ok(())
             }
-            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |_, k| {
-                key(k, WordHashes::of(k.hash).leads)
+            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |t, k| {
+                let word = (!k.cjk && !k.punctuation).then_some(t);
+                key(k, WordHashes::of(k.hash).leads, word)
             }),
         }
     }

@@ -166,7 +166,10 @@ fn train_eval_explain_info_round_trip() {
 fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.rtm");
-    std::fs::write(&bad, b"RUMORTRG\x02\x00\x00\x00garbage").unwrap();
+    let mut truncated = b"RUMORTRG".to_vec();
+    truncated.extend_from_slice(&rumor_triage::model::FORMAT_VERSION.to_le_bytes());
+    truncated.extend_from_slice(b"garbage");
+    std::fs::write(&bad, truncated).unwrap();
     let out = bin()
         .arg("score")
         .arg(seeds())
@@ -177,10 +180,15 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());
-    std::fs::write(&bad, b"RUMORTRG\x01\x00\x00\x00garbage").unwrap();
-    let old = bin().arg("info").arg(&bad).output().unwrap();
-    assert_eq!(old.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&old.stderr).contains("older than this build reads"));
+    for retired in 1..rumor_triage::model::FORMAT_VERSION {
+        let mut old_file = b"RUMORTRG".to_vec();
+        old_file.extend_from_slice(&retired.to_le_bytes());
+        old_file.extend_from_slice(b"garbage");
+        std::fs::write(&bad, old_file).unwrap();
+        let old = bin().arg("info").arg(&bad).output().unwrap();
+        assert_eq!(old.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&old.stderr).contains("older than this build reads"));
+    }
 }
 
 #[test]

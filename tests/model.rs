@@ -190,6 +190,14 @@ fn explanation_contributions_sum_to_the_margin() {
                 all.score.probability
             );
         }
+        // Every feature is named, character n-grams of words as fastText writes them.
+        assert!(all.top.iter().all(|c| !c.ngram.is_empty()), "{text}");
+        if text.contains("unconfirmed") {
+            assert!(all
+                .top
+                .iter()
+                .any(|c| c.ngram.split(" | ").any(|n| n == "<unco")));
+        }
         let top3 = model.explain(text, 3).unwrap();
         assert!(top3.top.len() <= 3);
         assert!(top3.top.iter().all(|c| !c.ngram.is_empty()));
