@@ -793,37 +793,18 @@ impl FastTokenizer {
         buffers: &mut Buffers,
         mut token: impl FnMut(&str, TokenKey, &WordHashes),
     ) {
-        for_each_piece(text, buffers, |piece| {
-            let (hashes, cjk, punctuation) = match piece {
-                Piece::Run(word) => (self.hashes_of_word(word), false, false),
-                Piece::Alone { c, cjk, .. } => (self.hashes_of_char(c), cjk, !cjk),
-                Piece::Placeholder(p) => {
-                    let slot = self.placeholder_slots.get(p as usize).copied();
-                    (slot.and_then(|s| self.known_slot(s)), false, false)
-                }
-            };
-            let (text, hashes) = match hashes {
-                Some(hashes) => (piece.text(), hashes),
-                None => (UNK_TOKEN, &self.unk),
-            };
-            let key = TokenKey {
-                hash: hashes.hash,
-                cjk,
-                punctuation,
-            };
-            token(text, key, hashes);
-        });
+        self.for_each_with_word(text, buffers, |t, _, k, hashes| token(t, k, hashes));
     }
 
-    /// [`Self::for_each`], with each word's own text (before the vocabulary lookup turns an
-    /// unknown one into `[UNK]`) in place of the token text, and `None` for a
-    /// single-character token (a CJK ideograph, punctuation).
+    /// [`Self::for_each`], also giving each word's own text (before the vocabulary lookup
+    /// turns an unknown one into `[UNK]`), and `None` for a single-character token (a CJK
+    /// ideograph, punctuation).
     #[inline]
-    pub(crate) fn for_each_raw(
+    pub(crate) fn for_each_with_word(
         &self,
         text: &str,
         buffers: &mut Buffers,
-        mut token: impl FnMut(Option<&str>, TokenKey, &WordHashes),
+        mut token: impl FnMut(&str, Option<&str>, TokenKey, &WordHashes),
     ) {
         for_each_piece(text, buffers, |piece| {
             let (hashes, cjk, punctuation) = match piece {
@@ -834,17 +815,20 @@ impl FastTokenizer {
                     (slot.and_then(|s| self.known_slot(s)), false, false)
                 }
             };
-            let raw = match piece {
+            let word = match piece {
                 Piece::Alone { .. } => None,
                 _ => Some(piece.text()),
             };
-            let hashes = hashes.unwrap_or(&self.unk);
+            let (text, hashes) = match hashes {
+                Some(hashes) => (piece.text(), hashes),
+                None => (UNK_TOKEN, &self.unk),
+            };
             let key = TokenKey {
                 hash: hashes.hash,
                 cjk,
                 punctuation,
             };
-            token(raw, key, hashes);
+            token(text, word, key, hashes);
         });
     }
 
@@ -942,8 +926,10 @@ impl TokenizerBackend {
         }
     }
 
-    /// Calls `key` for each token of `text` with the first steps of its n-gram hashes
-    /// (the hot path of featurizing).
+    /// Calls `key` for each token of `text` with the first steps of its n-gram hashes and,
+    /// for a word, its own text (the hot path of featurizing). A custom tokenizer's words are
+    /// its token texts that are neither one CJK ideograph nor punctuation, `[UNK]` included:
+    /// its raw words are not known here.
     #[inline]
     pub(crate) fn for_each_key_with_leads(
         &self,
@@ -954,7 +940,9 @@ impl TokenizerBackend {
     ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
-                fast.for_each_raw(text, buffers, |raw, k, hashes| key(k, hashes.leads, raw));
+                fast.for_each_with_word(text, buffers, |_, word, k, hashes| {
+                    key(k, hashes.leads, word)
+                });
                 Ok(())
             }
             TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |t, k| {
