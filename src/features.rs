@@ -393,11 +393,10 @@ fn collect_keys(
     keys.clear();
     leads.clear();
     subwords.clear();
-    let subwords_on = config.subword_min > 0;
     tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead, word| {
         if push_key(config, keys, k) {
             leads.push(lead);
-            if let (Some(word), true) = (word, subwords_on) {
+            if let Some(word) = word {
                 for_each_subword(config, word, padded, boundaries, |b, _| subwords.push(b));
             }
         }

@@ -1169,51 +1169,47 @@ impl Model {
             .zip(&direction)
             .map(|(b, d)| b * d)
             .sum();
-        // Which n-grams of this text fell into each bucket.
+        // Which n-grams of this text fell into each bucket: the token n-grams, then the
+        // character n-grams of its words.
         let mut tokens: Vec<String> = Vec::new();
         let mut keys = Vec::new();
-        let mut buffers = text::Buffers::default();
-        self.tokenizer
-            .for_each_token(text, self.features.seed, &mut buffers, |t, k| {
-                if features::push_key(&self.features, &mut keys, k) {
-                    tokens.push(t.to_owned());
+        let mut subwords: Vec<(u32, String)> = Vec::new();
+        let (mut buffers, mut padded, mut boundaries) =
+            (text::Buffers::default(), String::new(), Vec::new());
+        self.tokenizer.for_each_token_with_word(
+            text,
+            self.features.seed,
+            &mut buffers,
+            |t, word, k| {
+                if !features::push_key(&self.features, &mut keys, k) {
+                    return;
                 }
-            })?;
+                tokens.push(t.to_owned());
+                if let Some(word) = word {
+                    let (padded, boundaries) = (&mut padded, &mut boundaries);
+                    features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
+                        subwords.push((b, subword_name(g)));
+                    });
+                }
+            },
+        )?;
         let mut names: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
-        let mut window = Vec::new();
-        features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
-            let gram = tokens.get(start..start + len).unwrap_or_default().join(" ");
+        let mut add_name = |bucket: u32, gram: String| {
             let entry = names.entry(bucket).or_default();
             if !entry.contains(&gram) {
                 entry.push(gram);
             }
+        };
+        let mut window = Vec::new();
+        features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
+            add_name(
+                bucket,
+                tokens.get(start..start + len).unwrap_or_default().join(" "),
+            );
         });
-        let (mut padded, mut boundaries) = (String::new(), Vec::new());
-        let mut keys_seen = Vec::new();
-        self.tokenizer.for_each_key_with_leads(
-            text,
-            self.features.seed,
-            &mut buffers,
-            |k, _, word| {
-                if let (true, Some(word)) =
-                    (features::push_key(&self.features, &mut keys_seen, k), word)
-                {
-                    features::for_each_subword(
-                        &self.features,
-                        word,
-                        &mut padded,
-                        &mut boundaries,
-                        |bucket, gram| {
-                            let gram = subword_name(gram);
-                            let entry = names.entry(bucket).or_default();
-                            if !entry.contains(&gram) {
-                                entry.push(gram);
-                            }
-                        },
-                    );
-                }
-            },
-        )?;
+        subwords
+            .into_iter()
+            .for_each(|(bucket, gram)| add_name(bucket, gram));
         let outputs = self.linear.outputs();
         let mut contributions: Vec<Contribution> = workspace
             .row
@@ -1543,18 +1539,13 @@ fn delta_decode(deltas: &[u32], limit: usize) -> Option<Vec<u32>> {
 /// How an explanation shows a character n-gram of a word: the word's framing spaces as
 /// `<` and `>`, as fastText writes its subwords.
 fn subword_name(gram: &str) -> String {
-    let mut name = String::with_capacity(gram.len());
-    if let Some(rest) = gram.strip_prefix(' ') {
-        name.push('<');
-        name.push_str(rest);
-    } else {
-        name.push_str(gram);
-    }
-    if name.ends_with(' ') {
-        name.pop();
-        name.push('>');
-    }
-    name
+    let (start, gram) = gram
+        .strip_prefix(' ')
+        .map_or(("", gram), |rest| ("<", rest));
+    let (gram, end) = gram
+        .strip_suffix(' ')
+        .map_or((gram, ""), |rest| (rest, ">"));
+    format!("{start}{gram}{end}")
 }
 
 /// The bytes of `models/default.rtm`.

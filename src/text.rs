@@ -902,9 +902,23 @@ impl TokenizerBackend {
         buffers: &mut Buffers,
         mut token: impl FnMut(&str, TokenKey),
     ) -> Result<(), Error> {
+        self.for_each_token_with_word(text, seed, buffers, |t, _, k| token(t, k))
+    }
+
+    /// [`Self::for_each_token`], also giving each word's own text: for the built-in
+    /// pipeline the text before the vocabulary lookup ([`FastTokenizer::for_each_with_word`]);
+    /// for a custom tokenizer, whose raw words are not known here, the token text of a token
+    /// that is neither one CJK ideograph nor punctuation (`[UNK]` included).
+    pub(crate) fn for_each_token_with_word(
+        &self,
+        text: &str,
+        seed: u64,
+        buffers: &mut Buffers,
+        mut token: impl FnMut(&str, Option<&str>, TokenKey),
+    ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
-                fast.for_each(text, buffers, |t, k, _| token(t, k));
+                fast.for_each_with_word(text, buffers, |t, word, k, _| token(t, word, k));
                 Ok(())
             }
             TokenizerBackend::Custom(tokenizer) => {
@@ -912,14 +926,13 @@ impl TokenizerBackend {
                 for piece in encoding.get_tokens() {
                     let mut chars = piece.chars();
                     let cjk = matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk_ideograph(c));
-                    token(
-                        piece,
-                        TokenKey {
-                            hash: token_hash(piece, seed),
-                            cjk,
-                            punctuation: !cjk && is_punctuation_token(piece),
-                        },
-                    );
+                    let punctuation = !cjk && is_punctuation_token(piece);
+                    let key = TokenKey {
+                        hash: token_hash(piece, seed),
+                        cjk,
+                        punctuation,
+                    };
+                    token(piece, (!cjk && !punctuation).then_some(piece), key);
                 }
                 Ok(())
             }
@@ -927,9 +940,8 @@ impl TokenizerBackend {
     }
 
     /// Calls `key` for each token of `text` with the first steps of its n-gram hashes and,
-    /// for a word, its own text (the hot path of featurizing). A custom tokenizer's words are
-    /// its token texts that are neither one CJK ideograph nor punctuation, `[UNK]` included:
-    /// its raw words are not known here.
+    /// for a word, its own text as [`Self::for_each_token_with_word`] gives it (the hot path
+    /// of featurizing).
     #[inline]
     pub(crate) fn for_each_key_with_leads(
         &self,
@@ -945,10 +957,11 @@ impl TokenizerBackend {
                 });
                 Ok(())
             }
-            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |t, k| {
-                let word = (!k.cjk && !k.punctuation).then_some(t);
-                key(k, WordHashes::of(k.hash).leads, word)
-            }),
+            TokenizerBackend::Custom(_) => {
+                self.for_each_token_with_word(text, seed, buffers, |_, word, k| {
+                    key(k, WordHashes::of(k.hash).leads, word)
+                })
+            }
         }
     }
 
