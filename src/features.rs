@@ -284,6 +284,17 @@ pub(crate) fn for_each_subword(
     padded.push(' ');
     padded.push_str(word);
     padded.push(' ');
+    if padded.is_ascii() {
+        // One byte per character: the grams are plain byte windows.
+        let chars = padded.len();
+        for start in 0..chars {
+            for n in lo..=hi.min(chars - start) {
+                let gram = padded.get(start..start + n).unwrap_or_default();
+                emit(subword_bucket(gram, config.seed, shift), gram);
+            }
+        }
+        return;
+    }
     boundaries.clear();
     boundaries.extend(padded.char_indices().map(|(i, _)| i));
     boundaries.push(padded.len());
