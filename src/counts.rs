@@ -1,7 +1,7 @@
 //! Cleanup counts: how many posts to clean up, by label, account, platform and day.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +77,10 @@ pub struct CountsBuilder {
     top: usize,
     counts: CleanupCounts,
     /// Flagged and total posts per account. Compact on purpose: on a dump with millions of
-    /// accounts this table is most of the scorer's memory.
-    accounts: HashMap<Box<str>, (u32, u32)>,
+    /// accounts this table is most of the scorer's memory. aHash, not SipHash: this is the
+    /// one lookup per post on the thread that writes in order, and aHash's per-process
+    /// random keys still keep crafted account names from colliding.
+    accounts: ahash::AHashMap<Box<str>, (u32, u32)>,
 }
 
 /// Applies `update` to the entry for `key`, allocating the key only the first time it is

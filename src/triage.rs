@@ -237,15 +237,24 @@ pub struct Summary {
 }
 
 enum Line {
-    Bytes(Vec<u8>),
+    /// The line's bytes are `start..end` of its chunk's byte buffer.
+    Span {
+        start: usize,
+        end: usize,
+    },
     TooLong(usize),
 }
 
-/// Reads one line (without its `\n`, and without a trailing `\r`) into `buf`, keeping at
-/// most `max` bytes; longer lines are consumed to their end and reported as too long.
-/// Also returns the bytes consumed, line end included, so byte offsets stay exact with CRLF.
-fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<(Line, u64)>, Error> {
-    let mut buf = Vec::new();
+/// Reads one line (without its `\n`, and without a trailing `\r`) onto the end of `buf`,
+/// keeping at most `max` bytes; longer lines are consumed to their end and reported as too
+/// long. Also returns the bytes consumed, line end included, so byte offsets stay exact with
+/// CRLF. The lines of a chunk share `buf`, so reading costs no allocation per line.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> Result<Option<(Line, u64)>, Error> {
+    let start = buf.len();
     let mut total = 0usize;
     let mut consumed = 0u64;
     let mut any = false;
@@ -278,12 +287,14 @@ fn read_line_bounded(reader: &mut impl BufRead, max: usize) -> Result<Option<(Li
         return Ok(None);
     }
     if total > max {
+        buf.truncate(start);
         return Ok(Some((Line::TooLong(total), consumed)));
     }
-    if buf.last() == Some(&b'\r') {
+    if buf.len() > start && buf.last() == Some(&b'\r') {
         buf.pop();
     }
-    Ok(Some((Line::Bytes(buf), consumed)))
+    let end = buf.len();
+    Ok(Some((Line::Span { start, end }, consumed)))
 }
 
 /// A JSON value as the scorer needs it: a string (borrowed from the line when it has no
@@ -465,6 +476,12 @@ fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &str) -> Outc
     Outcome::Rejected { line, reason }
 }
 
+/// The records of one chunk, with the bytes of its JSONL lines in one buffer.
+struct Chunk {
+    records: Vec<(u64, u64, Raw)>,
+    bytes: Vec<u8>,
+}
+
 /// One record as read, before parsing.
 enum Raw {
     Line(Line),
@@ -594,14 +611,21 @@ impl<R: BufRead> Source<R> {
     }
 
     /// The next record with its line number and byte offset, or `None` at the end.
-    fn next(&mut self, max_bytes: usize) -> Result<Option<(u64, u64, Raw)>, Error> {
+    /// The next record, numbered by its first line and byte offset; a JSONL line's bytes go
+    /// onto the end of `bytes`.
+    fn next(
+        &mut self,
+        max_bytes: usize,
+        bytes: &mut Vec<u8>,
+    ) -> Result<Option<(u64, u64, Raw)>, Error> {
         match self {
             Source::Jsonl {
                 reader,
                 offset,
                 line,
             } => {
-                let Some((mut read, consumed)) = read_line_bounded(reader, max_bytes)? else {
+                let Some((mut read, consumed)) = read_line_bounded(reader, max_bytes, bytes)?
+                else {
                     return Ok(None);
                 };
                 let mut start = *offset;
@@ -609,9 +633,12 @@ impl<R: BufRead> Source<R> {
                 *line += 1;
                 // A UTF-8 byte-order mark opens many exported files; it is not part of the
                 // first record.
-                if let (1, Line::Bytes(bytes)) = (*line, &mut read) {
-                    if bytes.starts_with(b"\xef\xbb\xbf") {
-                        bytes.drain(..3);
+                if let (1, Line::Span { start: first, end }) = (*line, &mut read) {
+                    if bytes
+                        .get(*first..*end)
+                        .is_some_and(|b| b.starts_with(b"\xef\xbb\xbf"))
+                    {
+                        *first += 3;
                         start += 3;
                     }
                 }
@@ -733,10 +760,10 @@ fn score_line(
     options: &StreamOptions,
     columns: Option<&CsvColumns>,
     ws: &mut Workspace,
-    line_no: u64,
-    offset: u64,
-    raw: &Raw,
+    (line_no, offset, raw): &(u64, u64, Raw),
+    bytes: &[u8],
 ) -> Outcome {
+    let (line_no, offset) = (*line_no, *offset);
     let extracted = match (raw, columns) {
         (Raw::Line(Line::TooLong(n)), _) => {
             return reject(
@@ -746,7 +773,9 @@ fn score_line(
                 &format!("{n} bytes, limit {}", options.max_line_bytes),
             )
         }
-        (Raw::Line(Line::Bytes(bytes)), _) => extract_json(options, bytes),
+        (Raw::Line(Line::Span { start, end }), _) => {
+            extract_json(options, bytes.get(*start..*end).unwrap_or_default())
+        }
         (Raw::Csv(record), Some(columns)) => extract_csv(options, columns, record),
         (Raw::Csv(_), None) => Err(Rejection(
             RejectReason::BadJson,
@@ -1021,7 +1050,10 @@ pub fn score_stream_resumed(
     let chunk_lines = options.chunk_lines.max(1);
     let mut source = Source::new(input, options)?;
     for _ in 0..summary.resumed_after {
-        if source.next(options.max_line_bytes)?.is_none() {
+        if source
+            .next(options.max_line_bytes, &mut Vec::new())?
+            .is_none()
+        {
             return Err(Error::invalid(format!(
                 "cannot resume after record {}: the input ends before it",
                 summary.resumed_after
@@ -1030,21 +1062,25 @@ pub fn score_stream_resumed(
     }
     let columns = source.columns().cloned();
     let columns = columns.as_ref();
-    let read_chunk = |source: &mut Source<_>| -> Result<Vec<(u64, u64, Raw)>, Error> {
-        let mut chunk = Vec::with_capacity(chunk_lines);
-        while chunk.len() < chunk_lines {
-            match source.next(options.max_line_bytes)? {
+    let read_chunk = |source: &mut Source<_>| -> Result<Chunk, Error> {
+        let mut chunk = Chunk {
+            records: Vec::with_capacity(chunk_lines),
+            bytes: Vec::new(),
+        };
+        while chunk.records.len() < chunk_lines {
+            match source.next(options.max_line_bytes, &mut chunk.bytes)? {
                 None => break,
-                Some(record) => chunk.push(record),
+                Some(record) => chunk.records.push(record),
             }
         }
         Ok(chunk)
     };
-    let score_chunk = |chunk: &[(u64, u64, Raw)]| -> Vec<Outcome> {
+    let score_chunk = |chunk: &Chunk| -> Vec<Outcome> {
         chunk
+            .records
             .par_iter()
-            .map_init(Workspace::default, |ws, (n, off, raw)| {
-                score_line(model, options, columns, ws, *n, *off, raw)
+            .map_init(Workspace::default, |ws, record| {
+                score_line(model, options, columns, ws, record, &chunk.bytes)
             })
             .collect()
     };
@@ -1062,7 +1098,7 @@ pub fn score_stream_resumed(
     let overlap = rayon::current_num_threads() > 1;
     let mut chunk = read_chunk(&mut source)?;
     let mut pending: Vec<Outcome> = Vec::new();
-    while !chunk.is_empty() {
+    while !chunk.records.is_empty() {
         if overlap {
             let mut scored = Vec::new();
             let next = rayon::in_place_scope(|scope| {
