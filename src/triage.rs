@@ -610,9 +610,8 @@ impl<R: BufRead> Source<R> {
         }
     }
 
-    /// The next record with its line number and byte offset, or `None` at the end.
-    /// The next record, numbered by its first line and byte offset; a JSONL line's bytes go
-    /// onto the end of `bytes`.
+    /// The next record with its line number and byte offset, or `None` at the end; a JSONL
+    /// line's bytes go onto the end of `bytes`.
     fn next(
         &mut self,
         max_bytes: usize,
@@ -1049,11 +1048,10 @@ pub fn score_stream_resumed(
     };
     let chunk_lines = options.chunk_lines.max(1);
     let mut source = Source::new(input, options)?;
+    let mut skipped = Vec::new();
     for _ in 0..summary.resumed_after {
-        if source
-            .next(options.max_line_bytes, &mut Vec::new())?
-            .is_none()
-        {
+        skipped.clear();
+        if source.next(options.max_line_bytes, &mut skipped)?.is_none() {
             return Err(Error::invalid(format!(
                 "cannot resume after record {}: the input ends before it",
                 summary.resumed_after
