@@ -1157,8 +1157,22 @@ impl Model {
         reason = "indices come from loops over the model's own tables and their lengths, not from input"
     )]
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
-        let mut workspace = Workspace::default();
-        let score = self.score_with(text, &mut workspace, None)?;
+        self.explain_with(text, k, &mut Workspace::default())
+    }
+
+    /// [`Model::explain`] in a reused workspace. The n-grams are named only for the `k`
+    /// buckets kept, so explaining costs about one more tokenizer walk than scoring.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
+    pub(crate) fn explain_with(
+        &self,
+        text: &str,
+        k: usize,
+        workspace: &mut Workspace,
+    ) -> Result<Explanation, Error> {
+        let score = self.score_with(text, workspace, None)?;
         // `score_with` leaves the n-gram counts in the row; weigh them instead of recounting.
         features::weigh(&self.features, &self.idf, &mut workspace.row);
         let direction = self.flag_direction();
@@ -1169,49 +1183,8 @@ impl Model {
             .zip(&direction)
             .map(|(b, d)| b * d)
             .sum();
-        // Which n-grams of this text fell into each bucket: the token n-grams, then the
-        // character n-grams of its words.
-        let mut tokens: Vec<String> = Vec::new();
-        let mut keys = Vec::new();
-        let mut subwords: Vec<(u32, String)> = Vec::new();
-        let (mut buffers, mut padded, mut boundaries) =
-            (text::Buffers::default(), String::new(), Vec::new());
-        self.tokenizer.for_each_token_with_word(
-            text,
-            self.features.seed,
-            &mut buffers,
-            |t, word, k| {
-                if !features::push_key(&self.features, &mut keys, k) {
-                    return;
-                }
-                tokens.push(t.to_owned());
-                if let Some(word) = word {
-                    let (padded, boundaries) = (&mut padded, &mut boundaries);
-                    features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
-                        subwords.push((b, subword_name(g)));
-                    });
-                }
-            },
-        )?;
-        let mut names: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
-        let mut add_name = |bucket: u32, gram: String| {
-            let entry = names.entry(bucket).or_default();
-            if !entry.contains(&gram) {
-                entry.push(gram);
-            }
-        };
-        let mut window = Vec::new();
-        features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
-            add_name(
-                bucket,
-                tokens.get(start..start + len).unwrap_or_default().join(" "),
-            );
-        });
-        subwords
-            .into_iter()
-            .for_each(|(bucket, gram)| add_name(bucket, gram));
         let outputs = self.linear.outputs();
-        let mut contributions: Vec<Contribution> = workspace
+        let mut terms: Vec<(u32, f32)> = workspace
             .row
             .indices
             .iter()
@@ -1219,30 +1192,85 @@ impl Model {
             .map(|(&bucket, &value)| {
                 let w = self.linear.weights.row(bucket as usize);
                 let weight: f32 = (0..outputs).map(|o| w[o] * direction[o]).sum();
-                Contribution {
-                    ngram: names
-                        .get(&bucket)
-                        .map(|n| n.join(" | "))
-                        .unwrap_or_default(),
-                    bucket,
-                    contribution: value * weight,
-                }
+                (bucket, value * weight)
             })
             .collect();
-        let margin = bias + contributions.iter().map(|c| c.contribution).sum::<f32>();
-        let features = contributions.len();
-        contributions.sort_by(|a, b| {
-            b.contribution
-                .abs()
-                .total_cmp(&a.contribution.abs())
-                .then(a.bucket.cmp(&b.bucket))
+        let margin = bias + terms.iter().map(|&(_, c)| c).sum::<f32>();
+        let features = terms.len();
+        // Largest first, ties by bucket: a total order, so the kept set does not depend on
+        // the selection algorithm.
+        let larger =
+            |a: &(u32, f32), b: &(u32, f32)| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0));
+        if k < terms.len() {
+            terms.select_nth_unstable_by(k, larger);
+            terms.truncate(k);
+        }
+        terms.sort_by(larger);
+        let mut kept: Vec<u32> = terms.iter().map(|&(bucket, _)| bucket).collect();
+        kept.sort_unstable();
+        // Which n-grams of this text fell into each kept bucket: the token n-grams, then the
+        // character n-grams of its words.
+        let mut names: Vec<Vec<String>> = vec![Vec::new(); kept.len()];
+        let mut tokens: Vec<String> = Vec::new();
+        let mut keys = Vec::new();
+        let mut subwords: Vec<(usize, String)> = Vec::new();
+        let (mut buffers, mut padded, mut boundaries) =
+            (text::Buffers::default(), String::new(), Vec::new());
+        self.tokenizer.for_each_token_with_word(
+            text,
+            self.features.seed,
+            &mut buffers,
+            |t, word, key| {
+                if !features::push_key(&self.features, &mut keys, key) {
+                    return;
+                }
+                tokens.push(t.to_owned());
+                if let Some(word) = word {
+                    let (padded, boundaries) = (&mut padded, &mut boundaries);
+                    features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
+                        if let Ok(at) = kept.binary_search(&b) {
+                            subwords.push((at, subword_name(g)));
+                        }
+                    });
+                }
+            },
+        )?;
+        let mut add_name = |at: usize, gram: String| {
+            let entry = &mut names[at];
+            if !entry.contains(&gram) {
+                entry.push(gram);
+            }
+        };
+        let mut window = Vec::new();
+        features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
+            if let Ok(at) = kept.binary_search(&bucket) {
+                add_name(
+                    at,
+                    tokens.get(start..start + len).unwrap_or_default().join(" "),
+                );
+            }
         });
-        contributions.truncate(k);
+        subwords
+            .into_iter()
+            .for_each(|(at, gram)| add_name(at, gram));
+        let top = terms
+            .into_iter()
+            .map(|(bucket, contribution)| Contribution {
+                ngram: kept
+                    .binary_search(&bucket)
+                    .ok()
+                    .and_then(|at| names.get(at))
+                    .map(|n| n.join(" | "))
+                    .unwrap_or_default(),
+                bucket,
+                contribution,
+            })
+            .collect();
         Ok(Explanation {
             score,
             margin,
             bias,
-            top: contributions,
+            top,
             features,
         })
     }

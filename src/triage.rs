@@ -809,7 +809,7 @@ fn score_line(
     }
     let label_name = model.labels().get(label).map_or("", String::as_str);
     if flagged && options.explain > 0 {
-        if let Ok(why) = model.explain(body, options.explain) {
+        if let Ok(why) = model.explain_with(body, options.explain, ws) {
             let top: Vec<Value> = why
                 .top
                 .iter()
