@@ -1162,10 +1162,6 @@ impl Model {
 
     /// [`Model::explain`] in a reused workspace. The n-grams are named only for the `k`
     /// buckets kept, so explaining costs about one more tokenizer walk than scoring.
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "indices come from loops over the model's own tables and their lengths, not from input"
-    )]
     pub(crate) fn explain_with(
         &self,
         text: &str,
@@ -1173,7 +1169,29 @@ impl Model {
         workspace: &mut Workspace,
     ) -> Result<Explanation, Error> {
         let score = self.score_with(text, workspace, None)?;
-        // `score_with` leaves the n-gram counts in the row; weigh them instead of recounting.
+        let (margin, bias, top, features) = self.explain_scored(text, k, workspace)?;
+        Ok(Explanation {
+            score,
+            margin,
+            bias,
+            top,
+            features,
+        })
+    }
+
+    /// The margin, bias, top `k` contributions and feature count of `text`, just scored in
+    /// `workspace` (whose row still holds its n-gram counts): a batch job that explains the
+    /// posts it flagged does not count their n-grams again.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "indices come from loops over the model's own tables and their lengths, not from input"
+    )]
+    pub(crate) fn explain_scored(
+        &self,
+        text: &str,
+        k: usize,
+        workspace: &mut Workspace,
+    ) -> Result<(f32, f32, Vec<Contribution>, usize), Error> {
         features::weigh(&self.features, &self.idf, &mut workspace.row);
         let direction = self.flag_direction();
         let bias: f32 = self
@@ -1266,13 +1284,7 @@ impl Model {
                 contribution,
             })
             .collect();
-        Ok(Explanation {
-            score,
-            margin,
-            bias,
-            top,
-            features,
-        })
+        Ok((margin, bias, top, features))
     }
 
     /// Coefficients that turn the outputs into one margin toward the flagged side.

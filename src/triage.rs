@@ -809,9 +809,8 @@ fn score_line(
     }
     let label_name = model.labels().get(label).map_or("", String::as_str);
     if flagged && options.explain > 0 {
-        if let Ok(why) = model.explain_with(body, options.explain, ws) {
-            let top: Vec<Value> = why
-                .top
+        if let Ok((_, _, top, _)) = model.explain_scored(body, options.explain, ws) {
+            let top: Vec<Value> = top
                 .iter()
                 .map(|c| serde_json::json!({"ngram": c.ngram, "contribution": c.contribution}))
                 .collect();
