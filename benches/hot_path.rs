@@ -84,6 +84,15 @@ fn hot_path(c: &mut Criterion) {
             flagged
         })
     });
+    group.bench_function("explain_top5", |b| {
+        b.iter(|| {
+            let mut features = 0usize;
+            for t in &texts {
+                features += model.explain(t, 5).unwrap().features;
+            }
+            features
+        })
+    });
     let lines: Vec<String> = texts
         .iter()
         .enumerate()
