@@ -1152,10 +1152,6 @@ impl Model {
     /// let why = model.explain("Unconfirmed reports: gunman still inside?", 3).unwrap();
     /// assert!(why.top.len() <= 3);
     /// ```
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "indices come from loops over the model's own tables and their lengths, not from input"
-    )]
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         self.explain_with(text, k, &mut Workspace::default())
     }
