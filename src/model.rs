@@ -1225,7 +1225,8 @@ impl Model {
         // Which n-grams of this text fell into each kept bucket: the token n-grams, then the
         // character n-grams of its words.
         let mut names: Vec<Vec<String>> = vec![Vec::new(); kept.len()];
-        let mut tokens: Vec<String> = Vec::new();
+        // The token texts, end to end, and where each one ends.
+        let (mut token_text, mut token_ends) = (String::new(), Vec::new());
         let mut keys = Vec::new();
         let mut subwords: Vec<(usize, String)> = Vec::new();
         let (mut buffers, mut padded, mut boundaries) =
@@ -1238,7 +1239,8 @@ impl Model {
                 if !features::push_key(&self.features, &mut keys, key) {
                     return;
                 }
-                tokens.push(t.to_owned());
+                token_text.push_str(t);
+                token_ends.push(token_text.len());
                 if let Some(word) = word {
                     let (padded, boundaries) = (&mut padded, &mut boundaries);
                     features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
@@ -1258,10 +1260,15 @@ impl Model {
         let mut window = Vec::new();
         features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
             if let Ok(at) = kept.binary_search(&bucket) {
-                add_name(
-                    at,
-                    tokens.get(start..start + len).unwrap_or_default().join(" "),
-                );
+                let mut gram = String::new();
+                for i in start..start + len {
+                    let from = if i == 0 { 0 } else { token_ends[i - 1] };
+                    if i > start {
+                        gram.push(' ');
+                    }
+                    gram.push_str(token_text.get(from..token_ends[i]).unwrap_or_default());
+                }
+                add_name(at, gram);
             }
         });
         subwords
