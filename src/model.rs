@@ -1153,31 +1153,14 @@ impl Model {
     /// assert!(why.top.len() <= 3);
     /// ```
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
-        self.explain_with(text, k, &mut Workspace::default())
+        let mut workspace = Workspace::default();
+        let score = self.score_with(text, &mut workspace, None)?;
+        self.explain_scored(text, k, &mut workspace, score)
     }
 
-    /// [`Model::explain`] in a reused workspace. The n-grams are named only for the `k`
-    /// buckets kept, so explaining costs about one more tokenizer walk than scoring.
-    pub(crate) fn explain_with(
-        &self,
-        text: &str,
-        k: usize,
-        workspace: &mut Workspace,
-    ) -> Result<Explanation, Error> {
-        let score = self.score_with(text, workspace, None)?;
-        let (margin, bias, top, features) = self.explain_scored(text, k, workspace)?;
-        Ok(Explanation {
-            score,
-            margin,
-            bias,
-            top,
-            features,
-        })
-    }
-
-    /// The margin, bias, top `k` contributions and feature count of `text`, just scored in
-    /// `workspace` (whose row still holds its n-gram counts): a batch job that explains the
-    /// posts it flagged does not count their n-grams again.
+    /// [`Model::explain`] of `text`, just scored as `score` in `workspace` (whose row still
+    /// holds its n-gram counts), so a batch job that explains the posts it flagged does not
+    /// count their n-grams again. The n-grams are named only for the `k` buckets kept.
     #[allow(
         clippy::indexing_slicing,
         reason = "indices come from loops over the model's own tables and their lengths, not from input"
@@ -1187,7 +1170,8 @@ impl Model {
         text: &str,
         k: usize,
         workspace: &mut Workspace,
-    ) -> Result<(f32, f32, Vec<Contribution>, usize), Error> {
+        score: Score,
+    ) -> Result<Explanation, Error> {
         features::weigh(&self.features, &self.idf, &mut workspace.row);
         let direction = self.flag_direction();
         let bias: f32 = self
@@ -1225,8 +1209,8 @@ impl Model {
         // Which n-grams of this text fell into each kept bucket: the token n-grams, then the
         // character n-grams of its words.
         let mut names: Vec<Vec<String>> = vec![Vec::new(); kept.len()];
-        // The token texts, end to end, and where each one ends.
-        let (mut token_text, mut token_ends) = (String::new(), Vec::new());
+        // The token texts, end to end, and where each one sits in them.
+        let (mut token_text, mut token_spans) = (String::new(), Vec::new());
         let mut keys = Vec::new();
         let mut subwords: Vec<(usize, String)> = Vec::new();
         let (mut buffers, mut padded, mut boundaries) =
@@ -1239,8 +1223,9 @@ impl Model {
                 if !features::push_key(&self.features, &mut keys, key) {
                     return;
                 }
+                let start = token_text.len();
                 token_text.push_str(t);
-                token_ends.push(token_text.len());
+                token_spans.push(start..token_text.len());
                 if let Some(word) = word {
                     let (padded, boundaries) = (&mut padded, &mut boundaries);
                     features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
@@ -1261,12 +1246,11 @@ impl Model {
         features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
             if let Ok(at) = kept.binary_search(&bucket) {
                 let mut gram = String::new();
-                for i in start..start + len {
-                    let from = if i == 0 { 0 } else { token_ends[i - 1] };
-                    if i > start {
+                for (i, span) in token_spans[start..start + len].iter().enumerate() {
+                    if i > 0 {
                         gram.push(' ');
                     }
-                    gram.push_str(token_text.get(from..token_ends[i]).unwrap_or_default());
+                    gram.push_str(&token_text[span.clone()]);
                 }
                 add_name(at, gram);
             }
@@ -1287,7 +1271,13 @@ impl Model {
                 contribution,
             })
             .collect();
-        Ok((margin, bias, top, features))
+        Ok(Explanation {
+            score,
+            margin,
+            bias,
+            top,
+            features,
+        })
     }
 
     /// Coefficients that turn the outputs into one margin toward the flagged side.

@@ -809,8 +809,14 @@ fn score_line(
     }
     let label_name = model.labels().get(label).map_or("", String::as_str);
     if flagged && options.explain > 0 {
-        if let Ok((_, _, top, _)) = model.explain_scored(body, options.explain, ws) {
-            let top: Vec<Value> = top
+        let score = crate::model::Score {
+            label: label_name.to_owned(),
+            probability,
+            flagged,
+        };
+        if let Ok(why) = model.explain_scored(body, options.explain, ws, score) {
+            let top: Vec<Value> = why
+                .top
                 .iter()
                 .map(|c| serde_json::json!({"ngram": c.ngram, "contribution": c.contribution}))
                 .collect();
