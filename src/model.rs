@@ -770,7 +770,7 @@ impl Model {
                 let json = text::builtin_tokenizer(&vocab)?
                     .to_string(false)
                     .map_err(Error::Tokenizer)?;
-                let fast = FastTokenizer::new(&vocab, options.features.seed);
+                let fast = FastTokenizer::for_features(&vocab, &options.features);
                 (TokenizerBackend::Builtin(fast), json)
             }
             Some(tokenizer) => (
@@ -1504,7 +1504,7 @@ impl Model {
         let backend = if p.builtin_tokenizer {
             let vocab = text::builtin_vocab_of(&tokenizer)?
                 .ok_or_else(|| bad("tokenizer marked built-in is not the built-in pipeline"))?;
-            TokenizerBackend::Builtin(FastTokenizer::new(&vocab, p.features.seed))
+            TokenizerBackend::Builtin(FastTokenizer::for_features(&vocab, &p.features))
         } else {
             TokenizerBackend::Custom(Box::new(tokenizer))
         };

@@ -677,13 +677,21 @@ fn is_punctuation_token(token: &str) -> bool {
 pub(crate) struct WordHashes {
     pub(crate) hash: u64,
     pub(crate) leads: [u64; 3],
+    /// Where the word's character n-gram buckets are in [`FastTokenizer::subword_buckets`],
+    /// or [`NOT_CACHED`].
+    subwords: [u32; 2],
 }
+
+/// The subword range of a word whose character n-grams are not cached (`[UNK]`, or every
+/// word of a tokenizer built without a feature configuration).
+const NOT_CACHED: [u32; 2] = [u32::MAX; 2];
 
 impl WordHashes {
     pub(crate) fn of(hash: u64) -> Self {
         Self {
             hash,
             leads: [1, 2, 3].map(|n| crate::features::ngram_lead(n, hash)),
+            subwords: NOT_CACHED,
         }
     }
 }
@@ -704,6 +712,10 @@ pub struct FastTokenizer {
     /// in the vocabulary).
     placeholder_slots: [u32; 3],
     unk: WordHashes,
+    /// The character n-gram buckets of every vocabulary word, back to back, in
+    /// [`crate::features::for_each_subword`]'s order: hashed once per word instead of once
+    /// per occurrence.
+    subword_buckets: Vec<u32>,
 }
 
 impl FastTokenizer {
@@ -718,9 +730,48 @@ impl FastTokenizer {
     /// assert_eq!(tokens, ["[UNK]", "[UNK]", "地", "震"]);
     /// ```
     pub fn new(vocab: &[String], seed: u64) -> Self {
+        Self::build(vocab, seed, None)
+    }
+
+    /// [`Self::new`] with each vocabulary word's character n-gram buckets under `config`
+    /// computed up front (the model's scoring path).
+    pub(crate) fn for_features(vocab: &[String], config: &crate::features::FeatureConfig) -> Self {
+        Self::build(vocab, config.seed, Some(config))
+    }
+
+    fn build(
+        vocab: &[String],
+        seed: u64,
+        subwords_of: Option<&crate::features::FeatureConfig>,
+    ) -> Self {
+        let mut subword_buckets = Vec::new();
+        let (mut padded, mut boundaries) = (String::new(), Vec::new());
+        let mut cache_subwords = |word: &str| -> [u32; 2] {
+            let Some(config) = subwords_of else {
+                return NOT_CACHED;
+            };
+            let start = subword_buckets.len();
+            crate::features::for_each_subword(
+                config,
+                word,
+                &mut padded,
+                &mut boundaries,
+                |b, _| subword_buckets.push(b),
+            );
+            match (u32::try_from(start), u32::try_from(subword_buckets.len())) {
+                (Ok(start), Ok(end)) if end < u32::MAX => [start, end],
+                _ => NOT_CACHED,
+            }
+        };
         let words: rustc_hash::FxHashMap<Box<str>, WordHashes> = vocab
             .iter()
-            .map(|w| (w.as_str().into(), WordHashes::of(token_hash(w, seed))))
+            .map(|w| {
+                let hashes = WordHashes {
+                    subwords: cache_subwords(w),
+                    ..WordHashes::of(token_hash(w, seed))
+                };
+                (w.as_str().into(), hashes)
+            })
             .collect();
         let unk = WordHashes::of(token_hash(UNK_TOKEN, seed));
         let mut known = vec![unk];
@@ -744,7 +795,15 @@ impl FastTokenizer {
             known,
             placeholder_slots,
             unk,
+            subword_buckets,
         }
+    }
+
+    /// The cached character n-gram buckets of the word `hashes` belong to, if cached.
+    #[inline]
+    pub(crate) fn cached_subwords(&self, hashes: &WordHashes) -> Option<&[u32]> {
+        let [start, end] = hashes.subwords;
+        self.subword_buckets.get(start as usize..end as usize)
     }
 
     /// Number of words in the vocabulary (without `[UNK]`).
@@ -870,6 +929,14 @@ pub fn parse_tokenizer_json(bytes: &[u8]) -> Result<Tokenizer, Error> {
     }
 }
 
+/// A word of the text as featurizing sees it: its own text and, for a vocabulary word of
+/// the built-in pipeline, its cached character n-gram buckets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) subwords: Option<&'a [u32]>,
+}
+
 /// Which implementation turns a text into tokens.
 ///
 /// ```
@@ -948,17 +1015,25 @@ impl TokenizerBackend {
         text: &str,
         seed: u64,
         buffers: &mut Buffers,
-        mut key: impl FnMut(TokenKey, [u64; 3], Option<&str>),
+        mut key: impl FnMut(TokenKey, [u64; 3], Option<Word<'_>>),
     ) -> Result<(), Error> {
         match self {
             TokenizerBackend::Builtin(fast) => {
                 fast.for_each_with_word(text, buffers, |_, word, k, hashes| {
+                    let word = word.map(|text| Word {
+                        text,
+                        subwords: fast.cached_subwords(hashes),
+                    });
                     key(k, hashes.leads, word)
                 });
                 Ok(())
             }
             TokenizerBackend::Custom(_) => {
                 self.for_each_token_with_word(text, seed, buffers, |_, word, k| {
+                    let word = word.map(|text| Word {
+                        text,
+                        subwords: None,
+                    });
                     key(k, WordHashes::of(k.hash).leads, word)
                 })
             }
