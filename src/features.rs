@@ -238,7 +238,7 @@ pub(crate) struct Scratch {
     /// [`ngram_lead`] of each key for n = 1, 2, 3.
     leads: Vec<[u64; 3]>,
     buckets: Vec<u32>,
-    /// Open-addressing table of [`count_ngrams_unsorted`]: a bucket (high half) and its
+    /// Open-addressing table of [`for_each_ngram_count`]: a bucket (high half) and its
     /// count (low half) per slot, or [`EMPTY_SLOT`]; every slot it fills is emptied again
     /// before it returns.
     slots: Vec<u64>,
@@ -466,17 +466,38 @@ pub(crate) fn count_ngrams(
 /// [`count_ngrams`] without the sort: the row's buckets come in first-seen order, counted in
 /// a small open-addressing table as the n-grams are hashed. Scoring needs only the counts,
 /// and sorting them was a tenth of the scoring instructions; training rows keep the
-/// sorted form.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "slot positions are masked to the table's length, and `used` holds only such positions"
-)]
+/// sorted form. Scoring itself weighs the counts as they come ([`for_each_ngram_count`]);
+/// this row form is what the tests compare with [`count_ngrams`].
+#[cfg(test)]
 pub(crate) fn count_ngrams_unsorted(
     config: &FeatureConfig,
     tokenizer: &TokenizerBackend,
     text: &str,
     scratch: &mut Scratch,
     row: &mut SparseRow,
+) -> Result<usize, Error> {
+    row.indices.clear();
+    row.values.clear();
+    for_each_ngram_count(config, tokenizer, text, scratch, |bucket, count| {
+        row.indices.push(bucket);
+        row.values.push(count);
+    })
+}
+
+/// Counts the n-grams of `text` and calls `each(bucket, count)` once per distinct bucket,
+/// in the order the buckets were first seen (the order of [`count_ngrams_unsorted`]'s
+/// row), so that scoring can weigh each count as it comes. Returns the number of tokens.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "slot positions are masked to the table's length, and `used` holds only such positions"
+)]
+#[inline]
+pub(crate) fn for_each_ngram_count(
+    config: &FeatureConfig,
+    tokenizer: &TokenizerBackend,
+    text: &str,
+    scratch: &mut Scratch,
+    mut each: impl FnMut(u32, f32),
 ) -> Result<usize, Error> {
     let tokens = collect_keys(config, tokenizer, text, scratch)?;
     let Scratch {
@@ -487,8 +508,6 @@ pub(crate) fn count_ngrams_unsorted(
         subwords,
         ..
     } = scratch;
-    row.indices.clear();
-    row.values.clear();
     let most_ngrams =
         keys.len() * usize::from(config.cjk_ngrams.max(config.word_ngrams)) + subwords.len();
     let size = (most_ngrams * 2).next_power_of_two().max(16);
@@ -516,12 +535,9 @@ pub(crate) fn count_ngrams_unsorted(
     };
     for_each_bucket(config, keys, leads, &mut count);
     subwords.iter().for_each(|&b| count(b));
-    row.indices
-        .extend(used.iter().map(|&slot| (slots[slot] >> 32) as u32));
-    row.values
-        .extend(used.iter().map(|&slot| slots[slot] as u32 as f32));
     for &slot in used.iter() {
-        slots[slot] = EMPTY_SLOT;
+        let entry = std::mem::replace(&mut slots[slot], EMPTY_SLOT);
+        each((entry >> 32) as u32, entry as u32 as f32);
     }
     Ok(tokens)
 }

@@ -1068,20 +1068,13 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<(usize, f32, bool), Error> {
-        features::count_ngrams_unsorted(
-            &self.features,
-            &self.tokenizer,
-            text,
-            &mut workspace.features,
-            &mut workspace.row,
-        )?;
         let Workspace {
+            features,
             row,
             margins,
             probabilities,
-            ..
         } = workspace;
-        self.fused_margins(row, margins);
+        self.fused_margins(text, features, row, margins)?;
         probabilities_into(&self.calibration, &self.positive, margins, probabilities);
         let probability = flag_probability(probabilities, &self.positive);
         let flagged = probability >= threshold.unwrap_or(self.threshold);
@@ -1089,19 +1082,28 @@ impl Model {
         Ok((label, probability, flagged))
     }
 
-    /// Margins from raw n-gram counts in one pass: tf · idf, the norm and the dot product
-    /// together (the same value as [`Model::featurize`] then the dot product, up to
-    /// rounding order).
+    /// Margins of `text` as its n-grams are counted: tf · idf, the norm and the dot product
+    /// in the one walk over the distinct buckets (the same value as [`Model::featurize`]
+    /// then the dot product, up to rounding order). The raw counts are left in `row` for
+    /// [`Model::explain_scored`].
     #[inline]
     #[allow(
         clippy::indexing_slicing,
         reason = "indices come from loops over the model's own tables and their lengths, not from input"
     )]
-    fn fused_margins(&self, counts: &SparseRow, margins: &mut Vec<f32>) {
+    fn fused_margins(
+        &self,
+        text: &str,
+        scratch: &mut features::Scratch,
+        row: &mut SparseRow,
+        margins: &mut Vec<f32>,
+    ) -> Result<(), Error> {
         let k = self.linear.outputs();
         let stride = k + 1;
         margins.clear();
         margins.resize(k, 0.0);
+        row.indices.clear();
+        row.values.clear();
         let mut norm = 0.0f32;
         let sublinear = self.features.sublinear_tf;
         let tf_of = |count: f32| {
@@ -1111,34 +1113,38 @@ impl Model {
                 1.0 + count.ln()
             }
         };
+        let (config, tokenizer, table) = (&self.features, &self.tokenizer, &self.scoring_table);
         if let [margin] = margins.as_mut_slice() {
             // A binary model: pairs of (idf, weight), with the stride known to the compiler.
-            for (&b, &count) in counts.indices.iter().zip(&counts.values) {
+            features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
+                row.indices.push(b);
+                row.values.push(count);
                 let start = b as usize * 2;
-                let Some(&[idf, w]) = self.scoring_table.get(start..start + 2) else {
-                    continue;
-                };
-                let v = tf_of(count) * idf;
-                norm += v * v;
-                *margin += v * w;
-            }
-        } else {
-            for (&b, &count) in counts.indices.iter().zip(&counts.values) {
-                let start = b as usize * stride;
-                let Some(entry) = self.scoring_table.get(start..start + stride) else {
-                    continue;
-                };
-                let v = tf_of(count) * entry[0];
-                norm += v * v;
-                for (m, w) in margins.iter_mut().zip(&entry[1..]) {
-                    *m += v * w;
+                if let Some(&[idf, w]) = table.get(start..start + 2) {
+                    let v = tf_of(count) * idf;
+                    norm += v * v;
+                    *margin += v * w;
                 }
-            }
+            })?;
+        } else {
+            features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
+                row.indices.push(b);
+                row.values.push(count);
+                let start = b as usize * stride;
+                if let Some(entry) = table.get(start..start + stride) {
+                    let v = tf_of(count) * entry[0];
+                    norm += v * v;
+                    for (m, w) in margins.iter_mut().zip(&entry[1..]) {
+                        *m += v * w;
+                    }
+                }
+            })?;
         }
         let scale = if norm > 0.0 { norm.sqrt().recip() } else { 0.0 };
         for (m, b) in margins.iter_mut().zip(self.linear.bias.iter()) {
             *m = *m * scale + b;
         }
+        Ok(())
     }
 
     /// The `k` n-grams of `text` that moved its score most, with their contributions.
