@@ -378,19 +378,71 @@ fn normalize_clean_lower(text: &str, scratch: &mut String, out: &mut String) {
         }
         // A stretch that NFKC must see whole: this character and the ones after it up to
         // the next ASCII character or common ideograph.
-        let first = text[at..].chars().next().map_or(1, char::len_utf8);
-        let mut end = at + first;
+        let Some(first) = text[at..].chars().next() else {
+            break;
+        };
+        let mut end = at + first.len_utf8();
         while let Some(&b) = bytes.get(end) {
             if b.is_ascii() || starts_with_common_ideograph(bytes.get(end..).unwrap_or_default()) {
                 break;
             }
             end += text[end..].chars().next().map_or(1, char::len_utf8);
         }
-        scratch.clear();
-        scratch.extend(text[at..end].nfkc().map(|(c, _)| c));
-        scratch.chars().for_each(|c| push_clean_lower(c, out));
+        match alone_normalized(first).filter(|_| end == at + first.len_utf8()) {
+            Some(normalized) => out.push_str(normalized),
+            None => push_stretch(&text[at..end], scratch, out),
+        }
         at = end;
     }
+}
+
+/// NFKC of a stretch, then each character cleaned and lowercased, appended to `out`.
+fn push_stretch(stretch: &str, scratch: &mut String, out: &mut String) {
+    scratch.clear();
+    scratch.extend(stretch.nfkc().map(|(c, _)| c));
+    scratch.chars().for_each(|c| push_clean_lower(c, out));
+}
+
+/// The blocks whose characters come alone between Chinese characters or ASCII most often:
+/// Latin-1 letters and signs, general punctuation, CJK punctuation, full-width forms.
+const ALONE_BLOCKS: [std::ops::RangeInclusive<u32>; 4] = [
+    0xa0..=0xff,
+    0x2000..=0x206f,
+    0x3000..=0x303f,
+    0xff00..=0xffef,
+];
+
+/// [`push_stretch`] of `c` by itself, looked up instead of computed for the characters of
+/// [`ALONE_BLOCKS`]: a stretch of one such character (a Chinese comma or full stop between
+/// two ideographs, say) is most of the stretches of a Chinese post, and running NFKC on it
+/// cost about a thousand instructions each time.
+fn alone_normalized(c: char) -> Option<&'static str> {
+    static ALONE: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let blocks = ALONE.get_or_init(|| {
+        let mut scratch = String::new();
+        ALONE_BLOCKS
+            .iter()
+            .map(|block| {
+                block
+                    .clone()
+                    .map(|code| {
+                        let mut out = String::new();
+                        if let Some(c) = char::from_u32(code) {
+                            push_stretch(c.encode_utf8(&mut [0; 4]), &mut scratch, &mut out);
+                        }
+                        out
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let code = c as u32;
+    ALONE_BLOCKS
+        .iter()
+        .zip(blocks)
+        .find(|(block, _)| block.contains(&code))
+        .and_then(|(block, normalized)| normalized.get((code - block.start()) as usize))
+        .map(String::as_str)
 }
 
 /// The ASCII part of [`normalize_clean_lower`]: tab, newline and carriage return become a
