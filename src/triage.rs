@@ -305,11 +305,11 @@ enum Scalar<'a> {
     Other,
 }
 
-impl Scalar<'_> {
-    fn into_string(self) -> Option<String> {
+impl<'a> Scalar<'a> {
+    fn into_text(self) -> Option<Cow<'a, str>> {
         match self {
-            Scalar::Text(s) => Some(s.into_owned()),
-            Scalar::Number(n) => Some(n),
+            Scalar::Text(s) => Some(s),
+            Scalar::Number(n) => Some(Cow::Owned(n)),
             Scalar::Other => None,
         }
     }
@@ -453,11 +453,15 @@ fn push_json_number(out: &mut String, x: f64) {
 
 enum Outcome {
     Scored {
-        line: String,
+        /// The output line, then the account, platform and time that the counts need, in
+        /// one string: one allocation per post instead of one per field.
+        text: String,
+        line_end: usize,
+        /// Where the account, platform and time are in `text`, when the post has them.
+        fields: [Option<(usize, usize)>; 3],
         /// Index into the model's labels.
         label: usize,
         flagged: bool,
-        post: Post,
     },
     Rejected {
         line: String,
@@ -502,13 +506,14 @@ struct CsvColumns {
     time: Option<usize>,
 }
 
-/// The fields of one record that the scorer uses.
+/// The fields of one record that the scorer uses, borrowed from the line where they
+/// have no escapes.
 struct Extracted<'a> {
     text: Cow<'a, str>,
-    id: Option<String>,
-    account: Option<String>,
-    platform: Option<String>,
-    time: Option<String>,
+    id: Option<Cow<'a, str>>,
+    account: Option<Cow<'a, str>>,
+    platform: Option<Cow<'a, str>>,
+    time: Option<Cow<'a, str>>,
 }
 
 /// Reads records one at a time, numbering each by the line it starts on.
@@ -716,10 +721,10 @@ fn extract_json<'a>(options: &StreamOptions, bytes: &'a [u8]) -> Result<Extracte
     };
     Ok(Extracted {
         text: body,
-        id: fields.id.and_then(Scalar::into_string),
-        account: fields.account.and_then(Scalar::into_string),
-        platform: fields.platform.and_then(Scalar::into_string),
-        time: fields.time.and_then(Scalar::into_string),
+        id: fields.id.and_then(Scalar::into_text),
+        account: fields.account.and_then(Scalar::into_text),
+        platform: fields.platform.and_then(Scalar::into_text),
+        time: fields.time.and_then(Scalar::into_text),
     })
 }
 
@@ -750,7 +755,7 @@ fn extract_csv<'a>(
             ),
         ));
     };
-    let owned = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_owned);
+    let owned = |v: Option<&'a str>| v.filter(|s| !s.is_empty()).map(Cow::Borrowed);
     Ok(Extracted {
         text: Cow::Borrowed(text),
         id: owned(field(columns.id, &f.id)?),
@@ -791,24 +796,23 @@ fn score_line(
         Ok(fields) => fields,
         Err(Rejection(reason, detail)) => return reject(line_no, offset, reason, &detail),
     };
-    let body = fields.text;
-    let post = Post {
-        id: fields.id.unwrap_or_else(|| line_no.to_string()),
-        text: String::new(),
-        account: fields.account,
-        platform: fields.platform,
-        time: fields.time,
-    };
-    let body: &str = &body;
+    let body: &str = &fields.text;
+    let id = fields.id.unwrap_or_else(|| Cow::Owned(line_no.to_string()));
     let (label, probability, flagged) = match model.decide_with(body, ws, options.threshold) {
         Ok(decided) => decided,
         Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
     };
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
     // platform, probability, time.
-    let mut out = String::with_capacity(160);
+    let kept = [&fields.account, &fields.platform, &fields.time];
+    let kept_bytes: usize = kept
+        .iter()
+        .filter_map(|f| f.as_ref())
+        .map(|f| f.len())
+        .sum();
+    let mut out = String::with_capacity(192 + kept_bytes);
     out.push('{');
-    if let Some(account) = &post.account {
+    if let Some(account) = &fields.account {
         out.push_str("\"account\":");
         push_json_string(&mut out, account);
         out.push(',');
@@ -836,26 +840,35 @@ fn score_line(
     } else {
         "\"flagged\":false,\"id\":"
     });
-    push_json_string(&mut out, &post.id);
+    push_json_string(&mut out, &id);
     out.push_str(",\"label\":");
     push_json_string(&mut out, label_name);
     let _ = write!(out, ",\"line\":{line_no}");
-    if let Some(platform) = &post.platform {
+    if let Some(platform) = &fields.platform {
         out.push_str(",\"platform\":");
         push_json_string(&mut out, platform);
     }
     out.push_str(",\"probability\":");
     push_json_number(&mut out, f64::from(probability));
-    if let Some(time) = &post.time {
+    if let Some(time) = &fields.time {
         out.push_str(",\"time\":");
         push_json_string(&mut out, time);
     }
     out.push('}');
+    let line_end = out.len();
+    let fields = kept.map(|field| {
+        field.as_ref().map(|f| {
+            let start = out.len();
+            out.push_str(f);
+            (start, out.len())
+        })
+    });
     Outcome::Scored {
-        line: out,
+        text: out,
+        line_end,
+        fields,
         label,
         flagged,
-        post,
     }
 }
 
@@ -883,11 +896,15 @@ impl Sink<'_, '_, '_, '_> {
         for outcome in outcomes {
             match outcome {
                 Outcome::Scored {
-                    line,
+                    text,
+                    line_end,
+                    fields,
                     label,
                     flagged,
-                    post,
                 } => {
+                    let [account, platform, time] =
+                        fields.map(|span| span.and_then(|(start, end)| text.get(start..end)));
+                    let line = text.get(..line_end).unwrap_or_default();
                     summary.scored += 1;
                     let label = self.labels.get(label).map_or("", String::as_str);
                     if flagged {
@@ -899,13 +916,7 @@ impl Sink<'_, '_, '_, '_> {
                             }
                         }
                     }
-                    self.counts.add(
-                        label,
-                        flagged,
-                        post.account.as_deref(),
-                        post.platform.as_deref(),
-                        post.time.as_deref(),
-                    );
+                    self.counts.add(label, flagged, account, platform, time);
                     if flagged || !self.only_flagged {
                         self.output.write_all(line.as_bytes())?;
                         self.output.write_all(b"\n")?;
