@@ -1052,7 +1052,7 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
-        let (label, probability, flagged) = self.decide_with(text, workspace, threshold)?;
+        let (label, probability, flagged) = self.decide_with(text, workspace, threshold, false)?;
         Ok(Score {
             label: self.labels.get(label).cloned().unwrap_or_default(),
             probability,
@@ -1061,12 +1061,14 @@ impl Model {
     }
 
     /// [`Model::score_with`] with the label as its index in [`Model::labels`], so a batch
-    /// job does not copy the label's name once per post.
+    /// job does not copy the label's name once per post. With `keep_counts` the text's
+    /// n-gram counts stay in the workspace for [`Model::explain_scored`].
     pub(crate) fn decide_with(
         &self,
         text: &str,
         workspace: &mut Workspace,
         threshold: Option<f32>,
+        keep_counts: bool,
     ) -> Result<(usize, f32, bool), Error> {
         let Workspace {
             features,
@@ -1074,7 +1076,15 @@ impl Model {
             margins,
             probabilities,
         } = workspace;
-        self.fused_margins(text, features, row, margins)?;
+        row.indices.clear();
+        row.values.clear();
+        let keep = |bucket: u32, count: f32| {
+            if keep_counts {
+                row.indices.push(bucket);
+                row.values.push(count);
+            }
+        };
+        self.fused_margins(text, features, keep, margins)?;
         probabilities_into(&self.calibration, &self.positive, margins, probabilities);
         let probability = flag_probability(probabilities, &self.positive);
         let flagged = probability >= threshold.unwrap_or(self.threshold);
@@ -1084,8 +1094,8 @@ impl Model {
 
     /// Margins of `text` as its n-grams are counted: tf · idf, the norm and the dot product
     /// in the one walk over the distinct buckets (the same value as [`Model::featurize`]
-    /// then the dot product, up to rounding order). The raw counts are left in `row` for
-    /// [`Model::explain_scored`].
+    /// then the dot product, up to rounding order). Each bucket and its raw count also go
+    /// to `keep`.
     #[inline]
     #[allow(
         clippy::indexing_slicing,
@@ -1095,15 +1105,13 @@ impl Model {
         &self,
         text: &str,
         scratch: &mut features::Scratch,
-        row: &mut SparseRow,
+        mut keep: impl FnMut(u32, f32),
         margins: &mut Vec<f32>,
     ) -> Result<(), Error> {
         let k = self.linear.outputs();
         let stride = k + 1;
         margins.clear();
         margins.resize(k, 0.0);
-        row.indices.clear();
-        row.values.clear();
         let mut norm = 0.0f32;
         let sublinear = self.features.sublinear_tf;
         let tf_of = |count: f32| {
@@ -1117,8 +1125,7 @@ impl Model {
         if let [margin] = margins.as_mut_slice() {
             // A binary model: pairs of (idf, weight), with the stride known to the compiler.
             features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
-                row.indices.push(b);
-                row.values.push(count);
+                keep(b, count);
                 let start = b as usize * 2;
                 if let Some(&[idf, w]) = table.get(start..start + 2) {
                     let v = tf_of(count) * idf;
@@ -1128,8 +1135,7 @@ impl Model {
             })?;
         } else {
             features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
-                row.indices.push(b);
-                row.values.push(count);
+                keep(b, count);
                 let start = b as usize * stride;
                 if let Some(entry) = table.get(start..start + stride) {
                     let v = tf_of(count) * entry[0];
@@ -1160,7 +1166,12 @@ impl Model {
     /// ```
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();
-        let score = self.score_with(text, &mut workspace, None)?;
+        let (label, probability, flagged) = self.decide_with(text, &mut workspace, None, true)?;
+        let score = Score {
+            label: self.labels.get(label).cloned().unwrap_or_default(),
+            probability,
+            flagged,
+        };
         self.explain_scored(text, k, &mut workspace, score)
     }
 

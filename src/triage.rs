@@ -798,10 +798,11 @@ fn score_line(
     };
     let body: &str = &fields.text;
     let id = fields.id.unwrap_or_else(|| Cow::Owned(line_no.to_string()));
-    let (label, probability, flagged) = match model.decide_with(body, ws, options.threshold) {
-        Ok(decided) => decided,
-        Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
-    };
+    let (label, probability, flagged) =
+        match model.decide_with(body, ws, options.threshold, options.explain > 0) {
+            Ok(decided) => decided,
+            Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
+        };
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
     // platform, probability, time.
     let kept = [&fields.account, &fields.platform, &fields.time];
