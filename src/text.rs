@@ -609,6 +609,16 @@ fn split_pieces<'a>(text: &'a str, piece: &mut impl FnMut(Piece<'a>)) {
     while let Some(&b) = bytes.get(at) {
         if b.is_ascii() {
             let rest = bytes.get(at..).unwrap_or_default();
+            // Letters go on a word; of them only an `h` may start something else (a URL).
+            let letters = rest
+                .iter()
+                .take_while(|&&c| c.is_ascii_lowercase() && c != b'h')
+                .count();
+            if letters > 0 {
+                start.get_or_insert(at);
+                at += letters;
+                continue;
+            }
             let placeholder = match b {
                 b'h' => match url_match_len(rest) {
                     0 => None,
