@@ -322,8 +322,10 @@ pub(crate) fn push_key(config: &FeatureConfig, keys: &mut Vec<TokenKey>, key: To
 }
 
 /// Calls `emit(bucket, start, len)` for every n-gram of `keys` (token positions
-/// `start..start+len`), in a fixed order.
-#[inline]
+/// `start..start+len`), in a fixed order: the n-gram hash as written down, one window at a
+/// time. The scoring and explaining paths take the faster [`for_each_placed_bucket`]; this
+/// is what the tests hold it to.
+#[cfg(test)]
 #[allow(
     clippy::indexing_slicing,
     reason = "positions are bounded by the loops over `keys` and `buckets`"
@@ -360,13 +362,25 @@ fn for_each_bucket(
     leads: &[[u64; 3]],
     mut emit: impl FnMut(u32),
 ) {
+    for_each_placed_bucket(config, keys, leads, |bucket, _, _| emit(bucket));
+}
+
+/// [`for_each_bucket`], also giving each n-gram's token positions (`start`, `len`), as
+/// [`for_each_ngram`] does: what explaining needs to name the n-grams of a bucket.
+#[inline]
+pub(crate) fn for_each_placed_bucket(
+    config: &FeatureConfig,
+    keys: &[TokenKey],
+    leads: &[[u64; 3]],
+    mut emit: impl FnMut(u32, usize, usize),
+) {
     let shift = 64 - u32::from(config.hash_bits);
     let longest = config.cjk_ngrams.max(config.word_ngrams);
     let word_max = config.word_ngrams;
     let bucket = |g: u64| (g >> shift) as u32;
     for (i, (first, lead)) in keys.iter().zip(leads).enumerate() {
         let [lead1, lead2, lead3] = *lead;
-        emit(bucket(lead1));
+        emit(bucket(lead1), i, 1);
         let Some(second) = keys.get(i + 1).filter(|_| longest >= 2) else {
             continue;
         };
@@ -374,14 +388,14 @@ fn for_each_bucket(
         if word_max < 2 && !cjk_pair {
             continue;
         }
-        emit(bucket(mix(lead2 ^ second.hash)));
+        emit(bucket(mix(lead2 ^ second.hash)), i, 2);
         let Some(third) = keys.get(i + 2).filter(|_| longest >= 3) else {
             continue;
         };
         if word_max < 3 && !(cjk_pair && third.cjk) {
             continue;
         }
-        emit(bucket(mix(mix(lead3 ^ second.hash) ^ third.hash)));
+        emit(bucket(mix(mix(lead3 ^ second.hash) ^ third.hash)), i, 3);
     }
 }
 

@@ -265,6 +265,25 @@ pub struct Workspace {
     row: SparseRow,
     margins: Vec<f32>,
     probabilities: Vec<f32>,
+    explain: ExplainScratch,
+}
+
+/// What explaining a text fills, kept in the workspace so that a batch job explaining many
+/// posts reuses it instead of allocating it per post.
+#[derive(Debug, Default, Clone)]
+struct ExplainScratch {
+    /// Each bucket of the text and its contribution.
+    terms: Vec<(u32, f32)>,
+    /// The kept buckets, sorted.
+    kept: Vec<u32>,
+    /// The token texts, end to end, and where each one sits in them.
+    token_text: String,
+    token_spans: Vec<std::ops::Range<usize>>,
+    keys: Vec<text::TokenKey>,
+    leads: Vec<[u64; 3]>,
+    buffers: text::Buffers,
+    padded: String,
+    boundaries: Vec<usize>,
 }
 
 /// The verdict on one text.
@@ -1075,6 +1094,7 @@ impl Model {
             row,
             margins,
             probabilities,
+            ..
         } = workspace;
         row.indices.clear();
         row.values.clear();
@@ -1189,7 +1209,19 @@ impl Model {
         workspace: &mut Workspace,
         score: Score,
     ) -> Result<Explanation, Error> {
-        features::weigh(&self.features, &self.idf, &mut workspace.row);
+        let Workspace { row, explain, .. } = workspace;
+        let ExplainScratch {
+            terms,
+            kept,
+            token_text,
+            token_spans,
+            keys,
+            leads,
+            buffers,
+            padded,
+            boundaries,
+        } = explain;
+        features::weigh(&self.features, &self.idf, row);
         let direction = self.flag_direction();
         let bias: f32 = self
             .linear
@@ -1199,17 +1231,17 @@ impl Model {
             .map(|(b, d)| b * d)
             .sum();
         let outputs = self.linear.outputs();
-        let mut terms: Vec<(u32, f32)> = workspace
-            .row
-            .indices
-            .iter()
-            .zip(&workspace.row.values)
-            .map(|(&bucket, &value)| {
-                let w = self.linear.weights.row(bucket as usize);
-                let weight: f32 = (0..outputs).map(|o| w[o] * direction[o]).sum();
-                (bucket, value * weight)
-            })
-            .collect();
+        terms.clear();
+        terms.extend(
+            row.indices
+                .iter()
+                .zip(&row.values)
+                .map(|(&bucket, &value)| {
+                    let w = self.linear.weights.row(bucket as usize);
+                    let weight: f32 = (0..outputs).map(|o| w[o] * direction[o]).sum();
+                    (bucket, value * weight)
+                }),
+        );
         let margin = bias + terms.iter().map(|&(_, c)| c).sum::<f32>();
         let features = terms.len();
         // Largest first, ties by bucket: a total order, so the kept set does not depend on
@@ -1221,36 +1253,51 @@ impl Model {
             terms.truncate(k);
         }
         terms.sort_by(larger);
-        let mut kept: Vec<u32> = terms.iter().map(|&(bucket, _)| bucket).collect();
+        kept.clear();
+        kept.extend(terms.iter().map(|&(bucket, _)| bucket));
         kept.sort_unstable();
         // Which n-grams of this text fell into each kept bucket: the token n-grams, then the
         // character n-grams of its words.
         let mut names: Vec<Vec<String>> = vec![Vec::new(); kept.len()];
-        // The token texts, end to end, and where each one sits in them.
-        let (mut token_text, mut token_spans) = (String::new(), Vec::new());
-        let mut keys = Vec::new();
+        token_text.clear();
+        token_spans.clear();
+        keys.clear();
+        leads.clear();
         let mut subwords: Vec<(usize, String)> = Vec::new();
-        let (mut buffers, mut padded, mut boundaries) =
-            (text::Buffers::default(), String::new(), Vec::new());
-        self.tokenizer.for_each_token_with_word(
+        let is_kept = |b: &u32| kept.binary_search(b).is_ok();
+        self.tokenizer.for_each_token_with_leads(
             text,
             self.features.seed,
-            &mut buffers,
-            |t, word, key| {
-                if !features::push_key(&self.features, &mut keys, key) {
+            buffers,
+            |t, key, lead, word| {
+                if !features::push_key(&self.features, keys, key) {
                     return;
                 }
+                leads.push(lead);
                 let start = token_text.len();
                 token_text.push_str(t);
                 token_spans.push(start..token_text.len());
-                if let Some(word) = word {
-                    let (padded, boundaries) = (&mut padded, &mut boundaries);
-                    features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
+                let Some(word) = word else {
+                    return;
+                };
+                // A vocabulary word's buckets are cached: name its grams only if one is kept.
+                if word
+                    .subwords
+                    .is_some_and(|cached| !cached.iter().any(is_kept))
+                {
+                    return;
+                }
+                features::for_each_subword(
+                    &self.features,
+                    word.text,
+                    padded,
+                    boundaries,
+                    |b, g| {
                         if let Ok(at) = kept.binary_search(&b) {
                             subwords.push((at, subword_name(g)));
                         }
-                    });
-                }
+                    },
+                );
             },
         )?;
         let mut add_name = |at: usize, gram: String| {
@@ -1259,8 +1306,7 @@ impl Model {
                 entry.push(gram);
             }
         };
-        let mut window = Vec::new();
-        features::for_each_ngram(&self.features, &keys, &mut window, |bucket, start, len| {
+        features::for_each_placed_bucket(&self.features, keys, leads, |bucket, start, len| {
             if let Ok(at) = kept.binary_search(&bucket) {
                 let mut gram = String::new();
                 for (i, span) in token_spans[start..start + len].iter().enumerate() {
@@ -1276,8 +1322,8 @@ impl Model {
             .into_iter()
             .for_each(|(at, gram)| add_name(at, gram));
         let top = terms
-            .into_iter()
-            .map(|(bucket, contribution)| Contribution {
+            .iter()
+            .map(|&(bucket, contribution)| Contribution {
                 ngram: kept
                     .binary_search(&bucket)
                     .ok()

@@ -861,6 +861,16 @@ impl FastTokenizer {
         }
     }
 
+    /// The [`Word`] of a word's own text, with the cached buckets of the vocabulary word
+    /// whose `hashes` these are.
+    #[inline]
+    fn word<'a>(&'a self, text: Option<&'a str>, hashes: &WordHashes) -> Option<Word<'a>> {
+        text.map(|text| Word {
+            text,
+            subwords: self.cached_subwords(hashes),
+        })
+    }
+
     /// The cached character n-gram buckets of the word `hashes` belong to, if cached.
     #[inline]
     pub(crate) fn cached_subwords(&self, hashes: &WordHashes) -> Option<&[u32]> {
@@ -999,6 +1009,15 @@ pub(crate) struct Word<'a> {
     pub(crate) subwords: Option<&'a [u32]>,
 }
 
+impl<'a> Word<'a> {
+    fn uncached(text: &'a str) -> Self {
+        Word {
+            text,
+            subwords: None,
+        }
+    }
+}
+
 /// Which implementation turns a text into tokens.
 ///
 /// ```
@@ -1069,8 +1088,8 @@ impl TokenizerBackend {
     }
 
     /// Calls `key` for each token of `text` with the first steps of its n-gram hashes and,
-    /// for a word, its own text as [`Self::for_each_token_with_word`] gives it (the hot path
-    /// of featurizing).
+    /// for a word, the word as [`Self::for_each_token_with_word`] gives it with its cached
+    /// character n-gram buckets (the hot path of featurizing).
     #[inline]
     pub(crate) fn for_each_key_with_leads(
         &self,
@@ -1082,21 +1101,39 @@ impl TokenizerBackend {
         match self {
             TokenizerBackend::Builtin(fast) => {
                 fast.for_each_with_word(text, buffers, |_, word, k, hashes| {
-                    let word = word.map(|text| Word {
-                        text,
-                        subwords: fast.cached_subwords(hashes),
-                    });
-                    key(k, hashes.leads, word)
+                    key(k, hashes.leads, fast.word(word, hashes))
                 });
                 Ok(())
             }
             TokenizerBackend::Custom(_) => {
                 self.for_each_token_with_word(text, seed, buffers, |_, word, k| {
-                    let word = word.map(|text| Word {
-                        text,
-                        subwords: None,
-                    });
-                    key(k, WordHashes::of(k.hash).leads, word)
+                    key(k, WordHashes::of(k.hash).leads, word.map(Word::uncached))
+                })
+            }
+        }
+    }
+
+    /// [`Self::for_each_key_with_leads`], also giving each token's text (`[UNK]` for an
+    /// unknown word): the walk with which explaining names the n-grams. (A separate copy,
+    /// because passing the text through the hot path cost it half a thousand instructions
+    /// per post.)
+    pub(crate) fn for_each_token_with_leads(
+        &self,
+        text: &str,
+        seed: u64,
+        buffers: &mut Buffers,
+        mut token: impl FnMut(&str, TokenKey, [u64; 3], Option<Word<'_>>),
+    ) -> Result<(), Error> {
+        match self {
+            TokenizerBackend::Builtin(fast) => {
+                fast.for_each_with_word(text, buffers, |t, word, k, hashes| {
+                    token(t, k, hashes.leads, fast.word(word, hashes))
+                });
+                Ok(())
+            }
+            TokenizerBackend::Custom(_) => {
+                self.for_each_token_with_word(text, seed, buffers, |t, word, k| {
+                    token(t, k, WordHashes::of(k.hash).leads, word.map(Word::uncached))
                 })
             }
         }

@@ -826,14 +826,17 @@ fn score_line(
             flagged,
         };
         if let Ok(why) = model.explain_scored(body, options.explain, ws, score) {
-            let top: Vec<Value> = why
-                .top
-                .iter()
-                .map(|c| serde_json::json!({"ngram": c.ngram, "contribution": c.contribution}))
-                .collect();
-            out.push_str("\"explain\":");
-            out.push_str(&Value::from(top).to_string());
-            out.push(',');
+            // As serde_json writes `[{"contribution": .., "ngram": ..}, ..]`: keys sorted.
+            out.push_str("\"explain\":[");
+            for (i, c) in why.top.iter().enumerate() {
+                out.push_str(if i == 0 { "{" } else { ",{" });
+                out.push_str("\"contribution\":");
+                push_json_number(&mut out, f64::from(c.contribution));
+                out.push_str(",\"ngram\":");
+                push_json_string(&mut out, &c.ngram);
+                out.push('}');
+            }
+            out.push_str("],");
         }
     }
     out.push_str(if flagged {
