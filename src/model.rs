@@ -245,6 +245,14 @@ pub struct Model {
     /// Per bucket `[idf, weight_0, .., weight_k-1]`, so that scoring a feature touches one
     /// cache line instead of two tables.
     scoring_table: Vec<f32>,
+    /// `1 + ln(count)` for the counts below its length, so that a repeated n-gram costs a
+    /// look-up instead of a logarithm (the values are the same bits).
+    sublinear_tf: [f32; 32],
+}
+
+/// The sublinear term frequency `1 + ln(count)` of the small counts (index 0 unused).
+fn sublinear_tf_table() -> [f32; 32] {
+    std::array::from_fn(|count| 1.0 + (count as f32).ln())
 }
 
 /// Interleaves idf and weights per bucket for the fused scoring loop.
@@ -929,6 +937,7 @@ impl Model {
         let scoring_table = scoring_table(&featurized.idf, &linear);
         Ok(Self {
             scoring_table,
+            sublinear_tf: sublinear_tf_table(),
             tokenizer: backend,
             tokenizer_json,
             features: options.features.clone(),
@@ -1134,11 +1143,15 @@ impl Model {
         margins.resize(k, 0.0);
         let mut norm = 0.0f32;
         let sublinear = self.features.sublinear_tf;
+        let small = &self.sublinear_tf;
         let tf_of = |count: f32| {
             if !sublinear || count == 1.0 {
                 count
             } else {
-                1.0 + count.ln()
+                match small.get(count as usize) {
+                    Some(&tf) => tf,
+                    None => 1.0 + count.ln(),
+                }
             }
         };
         let (config, tokenizer, table) = (&self.features, &self.tokenizer, &self.scoring_table);
@@ -1578,6 +1591,7 @@ impl Model {
         };
         Ok(Self {
             scoring_table: scoring_table(&idf, &linear),
+            sublinear_tf: sublinear_tf_table(),
             tokenizer: backend,
             tokenizer_json: p.tokenizer_json,
             features: p.features,
