@@ -1080,12 +1080,17 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
     ) -> Result<Score, Error> {
-        let (label, probability, flagged) = self.decide_with(text, workspace, threshold, false)?;
-        Ok(Score {
+        let decided = self.decide_with(text, workspace, threshold, false)?;
+        Ok(self.score_of(decided))
+    }
+
+    /// The [`Score`] of what [`Model::decide_with`] decided: label index, probability, flag.
+    fn score_of(&self, (label, probability, flagged): (usize, f32, bool)) -> Score {
+        Score {
             label: self.labels.get(label).cloned().unwrap_or_default(),
             probability,
             flagged,
-        })
+        }
     }
 
     /// [`Model::score_with`] with the label as its index in [`Model::labels`], so a batch
@@ -1199,12 +1204,8 @@ impl Model {
     /// ```
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();
-        let (label, probability, flagged) = self.decide_with(text, &mut workspace, None, true)?;
-        let score = Score {
-            label: self.labels.get(label).cloned().unwrap_or_default(),
-            probability,
-            flagged,
-        };
+        let decided = self.decide_with(text, &mut workspace, None, true)?;
+        let score = self.score_of(decided);
         self.explain_scored(text, k, &mut workspace, score)
     }
 

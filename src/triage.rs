@@ -805,13 +805,14 @@ fn score_line(
         };
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
     // platform, probability, time.
-    let kept = [&fields.account, &fields.platform, &fields.time];
-    let kept_bytes: usize = kept
+    // The fields the cleanup counts need, written into the line and again after it.
+    let counted = [&fields.account, &fields.platform, &fields.time];
+    let counted_bytes: usize = counted
         .iter()
         .filter_map(|f| f.as_ref())
-        .map(|f| f.len())
+        .map(|f| 2 * f.len())
         .sum();
-    let mut out = String::with_capacity(192 + kept_bytes);
+    let mut out = String::with_capacity(160 + counted_bytes);
     out.push('{');
     if let Some(account) = &fields.account {
         out.push_str("\"account\":");
@@ -860,7 +861,7 @@ fn score_line(
     }
     out.push('}');
     let line_end = out.len();
-    let fields = kept.map(|field| {
+    let fields = counted.map(|field| {
         field.as_ref().map(|f| {
             let start = out.len();
             out.push_str(f);
