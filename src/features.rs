@@ -250,6 +250,60 @@ pub(crate) struct Scratch {
     padded: String,
     /// Byte offsets of the characters of `padded`, and its length.
     boundaries: Vec<usize>,
+    /// The texts of the tokens, when the counting was asked to keep them.
+    names: TokenNames,
+}
+
+impl Scratch {
+    /// The keys of the tokens last counted.
+    pub(crate) fn keys(&self) -> &[TokenKey] {
+        &self.keys
+    }
+
+    /// The [`ngram_lead`]s of the tokens last counted.
+    pub(crate) fn leads(&self) -> &[[u64; 3]] {
+        &self.leads
+    }
+
+    /// The character n-gram buckets of the words last counted, back to back.
+    pub(crate) fn subwords(&self) -> &[u32] {
+        &self.subwords
+    }
+
+    /// The texts of the tokens last counted with `name_tokens`.
+    pub(crate) fn names(&self) -> &TokenNames {
+        &self.names
+    }
+}
+
+/// The texts of a text's tokens, kept while its n-grams are counted when the text may be
+/// explained next, so that naming the n-grams of the explanation needs no second
+/// tokenization.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TokenNames {
+    /// The token texts and the words' own texts, end to end.
+    pub(crate) text: String,
+    /// One per token of [`Scratch::keys`].
+    pub(crate) tokens: Vec<NamedToken>,
+}
+
+/// Where one token's texts and character n-gram buckets are.
+#[derive(Debug, Clone)]
+pub(crate) struct NamedToken {
+    /// Its text (`[UNK]` for an unknown word) in [`TokenNames::text`].
+    pub(crate) text: std::ops::Range<usize>,
+    /// For a word, the word's own text in [`TokenNames::text`].
+    pub(crate) word: Option<std::ops::Range<usize>>,
+    /// Its words' character n-gram buckets in [`Scratch::subwords`].
+    pub(crate) subwords: std::ops::Range<usize>,
+}
+
+impl TokenNames {
+    fn append(&mut self, s: &str) -> std::ops::Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        start..self.text.len()
+    }
 }
 
 /// Marks the character n-gram hashes apart from the token n-gram hashes.
@@ -399,12 +453,14 @@ pub(crate) fn for_each_placed_bucket(
     }
 }
 
-/// Tokenizes `text` into `scratch.keys` and `scratch.leads`; returns the number of tokens.
+/// Tokenizes `text` into `scratch.keys` and `scratch.leads` (and the tokens' texts into
+/// `scratch.names` with `name_tokens`); returns the number of tokens.
 fn collect_keys(
     config: &FeatureConfig,
     tokenizer: &TokenizerBackend,
     text: &str,
     scratch: &mut Scratch,
+    name_tokens: bool,
 ) -> Result<usize, Error> {
     let Scratch {
         text: buffers,
@@ -413,27 +469,66 @@ fn collect_keys(
         subwords,
         padded,
         boundaries,
+        names,
         ..
     } = scratch;
     keys.clear();
     leads.clear();
     subwords.clear();
-    tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead, word| {
+    if !name_tokens {
+        tokenizer.for_each_key_with_leads(text, config.seed, buffers, |k, lead, word| {
+            if push_key(config, keys, k) {
+                leads.push(lead);
+                push_subwords(config, word, subwords, padded, boundaries);
+            }
+        })?;
+        return Ok(keys.len());
+    }
+    names.text.clear();
+    names.tokens.clear();
+    tokenizer.for_each_token_with_leads(text, config.seed, buffers, |t, k, lead, word| {
         if push_key(config, keys, k) {
             leads.push(lead);
-            match word {
-                Some(Word {
-                    subwords: Some(cached),
-                    ..
-                }) => subwords.extend_from_slice(cached),
-                Some(Word { text, .. }) => {
-                    for_each_subword(config, text, padded, boundaries, |b, _| subwords.push(b))
+            let start = subwords.len();
+            let word_text = word.map(|w| w.text);
+            push_subwords(config, word, subwords, padded, boundaries);
+            let text = names.append(t);
+            let word = word_text.map(|w| {
+                if w == t {
+                    text.clone()
+                } else {
+                    names.append(w)
                 }
-                None => {}
-            }
+            });
+            names.tokens.push(NamedToken {
+                text,
+                word,
+                subwords: start..subwords.len(),
+            });
         }
     })?;
     Ok(keys.len())
+}
+
+/// Appends the character n-gram buckets of `word` (the cached ones of a vocabulary word).
+#[inline]
+fn push_subwords(
+    config: &FeatureConfig,
+    word: Option<Word<'_>>,
+    subwords: &mut Vec<u32>,
+    padded: &mut String,
+    boundaries: &mut Vec<usize>,
+) {
+    match word {
+        Some(Word {
+            subwords: Some(cached),
+            ..
+        }) => subwords.extend_from_slice(cached),
+        Some(Word { text, .. }) => {
+            for_each_subword(config, text, padded, boundaries, |b, _| subwords.push(b))
+        }
+        None => {}
+    }
 }
 
 /// Turns `text` into hashed n-gram term counts: sorted `(bucket, count)` in `row`
@@ -449,7 +544,7 @@ pub(crate) fn count_ngrams(
     scratch: &mut Scratch,
     row: &mut SparseRow,
 ) -> Result<usize, Error> {
-    let tokens = collect_keys(config, tokenizer, text, scratch)?;
+    let tokens = collect_keys(config, tokenizer, text, scratch, false)?;
     let Scratch {
         keys,
         leads,
@@ -492,7 +587,7 @@ pub(crate) fn count_ngrams_unsorted(
 ) -> Result<usize, Error> {
     row.indices.clear();
     row.values.clear();
-    for_each_ngram_count(config, tokenizer, text, scratch, |bucket, count| {
+    for_each_ngram_count(config, tokenizer, text, scratch, false, |bucket, count| {
         row.indices.push(bucket);
         row.values.push(count);
     })
@@ -500,7 +595,9 @@ pub(crate) fn count_ngrams_unsorted(
 
 /// Counts the n-grams of `text` and calls `each(bucket, count)` once per distinct bucket,
 /// in the order the buckets were first seen (the order of [`count_ngrams_unsorted`]'s
-/// row), so that scoring can weigh each count as it comes. Returns the number of tokens.
+/// row), so that scoring can weigh each count as it comes. With `name_tokens` the tokens'
+/// texts stay in the scratch for naming the n-grams ([`Scratch::names`]). Returns the number
+/// of tokens.
 #[allow(
     clippy::indexing_slicing,
     reason = "slot positions are masked to the table's length, and `used` holds only such positions"
@@ -511,9 +608,10 @@ pub(crate) fn for_each_ngram_count(
     tokenizer: &TokenizerBackend,
     text: &str,
     scratch: &mut Scratch,
+    name_tokens: bool,
     mut each: impl FnMut(u32, f32),
 ) -> Result<usize, Error> {
-    let tokens = collect_keys(config, tokenizer, text, scratch)?;
+    let tokens = collect_keys(config, tokenizer, text, scratch, name_tokens)?;
     let Scratch {
         keys,
         leads,

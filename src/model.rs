@@ -284,12 +284,6 @@ struct ExplainScratch {
     terms: Vec<(u32, f32)>,
     /// The kept buckets, sorted.
     kept: Vec<u32>,
-    /// The token texts, end to end, and where each one sits in them.
-    token_text: String,
-    token_spans: Vec<std::ops::Range<usize>>,
-    keys: Vec<text::TokenKey>,
-    leads: Vec<[u64; 3]>,
-    buffers: text::Buffers,
     padded: String,
     boundaries: Vec<usize>,
 }
@@ -1118,7 +1112,7 @@ impl Model {
                 row.values.push(count);
             }
         };
-        self.fused_margins(text, features, keep, margins)?;
+        self.fused_margins(text, features, keep_counts, keep, margins)?;
         probabilities_into(&self.calibration, &self.positive, margins, probabilities);
         let probability = flag_probability(probabilities, &self.positive);
         let flagged = probability >= threshold.unwrap_or(self.threshold);
@@ -1129,7 +1123,7 @@ impl Model {
     /// Margins of `text` as its n-grams are counted: tf · idf, the norm and the dot product
     /// in the one walk over the distinct buckets (the same value as [`Model::featurize`]
     /// then the dot product, up to rounding order). Each bucket and its raw count also go
-    /// to `keep`.
+    /// to `keep`; with `name_tokens` the tokens' texts stay in `scratch`.
     #[inline]
     #[allow(
         clippy::indexing_slicing,
@@ -1139,6 +1133,7 @@ impl Model {
         &self,
         text: &str,
         scratch: &mut features::Scratch,
+        name_tokens: bool,
         mut keep: impl FnMut(u32, f32),
         margins: &mut Vec<f32>,
     ) -> Result<(), Error> {
@@ -1162,27 +1157,41 @@ impl Model {
         let (config, tokenizer, table) = (&self.features, &self.tokenizer, &self.scoring_table);
         if let [margin] = margins.as_mut_slice() {
             // A binary model: pairs of (idf, weight), with the stride known to the compiler.
-            features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
-                keep(b, count);
-                let start = b as usize * 2;
-                if let Some(&[idf, w]) = table.get(start..start + 2) {
-                    let v = tf_of(count) * idf;
-                    norm += v * v;
-                    *margin += v * w;
-                }
-            })?;
-        } else {
-            features::for_each_ngram_count(config, tokenizer, text, scratch, |b, count| {
-                keep(b, count);
-                let start = b as usize * stride;
-                if let Some(entry) = table.get(start..start + stride) {
-                    let v = tf_of(count) * entry[0];
-                    norm += v * v;
-                    for (m, w) in margins.iter_mut().zip(&entry[1..]) {
-                        *m += v * w;
+            features::for_each_ngram_count(
+                config,
+                tokenizer,
+                text,
+                scratch,
+                name_tokens,
+                |b, count| {
+                    keep(b, count);
+                    let start = b as usize * 2;
+                    if let Some(&[idf, w]) = table.get(start..start + 2) {
+                        let v = tf_of(count) * idf;
+                        norm += v * v;
+                        *margin += v * w;
                     }
-                }
-            })?;
+                },
+            )?;
+        } else {
+            features::for_each_ngram_count(
+                config,
+                tokenizer,
+                text,
+                scratch,
+                name_tokens,
+                |b, count| {
+                    keep(b, count);
+                    let start = b as usize * stride;
+                    if let Some(entry) = table.get(start..start + stride) {
+                        let v = tf_of(count) * entry[0];
+                        norm += v * v;
+                        for (m, w) in margins.iter_mut().zip(&entry[1..]) {
+                            *m += v * w;
+                        }
+                    }
+                },
+            )?;
         }
         let scale = if norm > 0.0 { norm.sqrt().recip() } else { 0.0 };
         for (m, b) in margins.iter_mut().zip(self.linear.bias.iter()) {
@@ -1206,32 +1215,33 @@ impl Model {
         let mut workspace = Workspace::default();
         let decided = self.decide_with(text, &mut workspace, None, true)?;
         let score = self.score_of(decided);
-        self.explain_scored(text, k, &mut workspace, score)
+        self.explain_scored(k, &mut workspace, score)
     }
 
-    /// [`Model::explain`] of `text`, just scored as `score` in `workspace` (whose row still
-    /// holds its n-gram counts), so a batch job that explains the posts it flagged does not
-    /// count their n-grams again. The n-grams are named only for the `k` buckets kept.
+    /// [`Model::explain`] of the text just scored as `score` in `workspace` by
+    /// [`Model::decide_with`] with `keep_counts` (so the workspace still holds its n-gram
+    /// counts, tokens and token texts): a batch job that explains the posts it flagged
+    /// neither counts their n-grams nor tokenizes them again. The n-grams are named only for
+    /// the `k` buckets kept.
     #[allow(
         clippy::indexing_slicing,
         reason = "indices come from loops over the model's own tables and their lengths, not from input"
     )]
     pub(crate) fn explain_scored(
         &self,
-        text: &str,
         k: usize,
         workspace: &mut Workspace,
         score: Score,
     ) -> Result<Explanation, Error> {
-        let Workspace { row, explain, .. } = workspace;
+        let Workspace {
+            row,
+            explain,
+            features: scratch,
+            ..
+        } = workspace;
         let ExplainScratch {
             terms,
             kept,
-            token_text,
-            token_spans,
-            keys,
-            leads,
-            buffers,
             padded,
             boundaries,
         } = explain;
@@ -1273,47 +1283,24 @@ impl Model {
         // Which n-grams of this text fell into each kept bucket: the token n-grams, then the
         // character n-grams of its words.
         let mut names: Vec<Vec<String>> = vec![Vec::new(); kept.len()];
-        token_text.clear();
-        token_spans.clear();
-        keys.clear();
-        leads.clear();
-        let mut subwords: Vec<(usize, String)> = Vec::new();
+        // The tokens and their texts as the scoring just counted them.
+        let (keys, leads, named) = (scratch.keys(), scratch.leads(), scratch.names());
         let is_kept = |b: &u32| kept.binary_search(b).is_ok();
-        self.tokenizer.for_each_token_with_leads(
-            text,
-            self.features.seed,
-            buffers,
-            |t, key, lead, word| {
-                if !features::push_key(&self.features, keys, key) {
-                    return;
+        let mut subwords: Vec<(usize, String)> = Vec::new();
+        for token in &named.tokens {
+            let Some(word) = token.word.clone().and_then(|w| named.text.get(w)) else {
+                continue;
+            };
+            let buckets = scratch.subwords().get(token.subwords.clone());
+            if !buckets.unwrap_or_default().iter().any(is_kept) {
+                continue;
+            }
+            features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
+                if let Ok(at) = kept.binary_search(&b) {
+                    subwords.push((at, subword_name(g)));
                 }
-                leads.push(lead);
-                let start = token_text.len();
-                token_text.push_str(t);
-                token_spans.push(start..token_text.len());
-                let Some(word) = word else {
-                    return;
-                };
-                // A vocabulary word's buckets are cached: name its grams only if one is kept.
-                if word
-                    .subwords
-                    .is_some_and(|cached| !cached.iter().any(is_kept))
-                {
-                    return;
-                }
-                features::for_each_subword(
-                    &self.features,
-                    word.text,
-                    padded,
-                    boundaries,
-                    |b, g| {
-                        if let Ok(at) = kept.binary_search(&b) {
-                            subwords.push((at, subword_name(g)));
-                        }
-                    },
-                );
-            },
-        )?;
+            });
+        }
         let mut add_name = |at: usize, gram: String| {
             let entry = &mut names[at];
             if !entry.contains(&gram) {
@@ -1323,11 +1310,11 @@ impl Model {
         features::for_each_placed_bucket(&self.features, keys, leads, |bucket, start, len| {
             if let Ok(at) = kept.binary_search(&bucket) {
                 let mut gram = String::new();
-                for (i, span) in token_spans[start..start + len].iter().enumerate() {
+                for (i, token) in named.tokens[start..start + len].iter().enumerate() {
                     if i > 0 {
                         gram.push(' ');
                     }
-                    gram.push_str(&token_text[span.clone()]);
+                    gram.push_str(&named.text[token.text.clone()]);
                 }
                 add_name(at, gram);
             }

@@ -826,7 +826,7 @@ fn score_line(
             probability,
             flagged,
         };
-        if let Ok(why) = model.explain_scored(body, options.explain, ws, score) {
+        if let Ok(why) = model.explain_scored(options.explain, ws, score) {
             // As serde_json writes `[{"contribution": .., "ngram": ..}, ..]`: keys sorted.
             out.push_str("\"explain\":[");
             for (i, c) in why.top.iter().enumerate() {
