@@ -684,7 +684,7 @@ impl Idf {
 }
 
 /// Turns counts into the final weights in place: sublinear tf, times idf, L2-normalized.
-pub(crate) fn weigh(config: &FeatureConfig, idf: &Idf, row: &mut SparseRow) {
+pub(crate) fn weigh(config: &FeatureConfig, idf: impl Fn(u32) -> f32, row: &mut SparseRow) {
     let mut norm = 0.0f32;
     for (i, v) in row.indices.iter().zip(row.values.iter_mut()) {
         let tf = if config.sublinear_tf {
@@ -692,7 +692,7 @@ pub(crate) fn weigh(config: &FeatureConfig, idf: &Idf, row: &mut SparseRow) {
         } else {
             *v
         };
-        *v = tf * idf.get(*i);
+        *v = tf * idf(*i);
         norm += *v * *v;
     }
     if norm > 0.0 {

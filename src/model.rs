@@ -234,8 +234,9 @@ pub struct Model {
     tokenizer_json: String,
     features: FeatureConfig,
     n_docs: u64,
-    df: Vec<u32>,
-    idf: Idf,
+    /// The buckets seen in training, ascending, with their document frequencies (what the
+    /// model file stores; the idf of every bucket is in `scoring_table`).
+    df: Vec<(u32, u32)>,
     labels: Vec<String>,
     positive: Vec<bool>,
     linear: LogisticRegression,
@@ -256,14 +257,22 @@ fn sublinear_tf_table() -> [f32; 32] {
 }
 
 /// Interleaves idf and weights per bucket for the fused scoring loop.
-fn scoring_table(idf: &Idf, linear: &LogisticRegression) -> Vec<f32> {
-    let k = linear.outputs();
-    let mut table = Vec::with_capacity(linear.weights.nrows() * (k + 1));
-    for (b, row) in linear.weights.rows().into_iter().enumerate() {
-        table.push(idf.get(b as u32));
+fn scoring_table(weights: &Array2<f32>, idf_of: impl Fn(u32) -> f32) -> Vec<f32> {
+    let mut table = Vec::with_capacity(weights.nrows() * (weights.ncols() + 1));
+    for (b, row) in weights.rows().into_iter().enumerate() {
+        table.push(idf_of(b as u32));
         table.extend(row.iter().copied());
     }
     table
+}
+
+/// The buckets with a document frequency, ascending, with it.
+fn nonzero_document_frequencies(df: &[u32]) -> Vec<(u32, u32)> {
+    df.iter()
+        .enumerate()
+        .filter(|(_, &d)| d > 0)
+        .map(|(b, &d)| (b as u32, d))
+        .collect()
 }
 
 /// Per-thread scratch space for scoring; reuse one per thread to avoid allocation.
@@ -684,7 +693,7 @@ fn featurize_training(
     let rows: Vec<SparseRow> = counts
         .into_par_iter()
         .map(|mut row| {
-            features::weigh(config, &idf, &mut row);
+            features::weigh(config, |b| idf.get(b), &mut row);
             drop_rare(&mut row, &df);
             row
         })
@@ -928,7 +937,7 @@ impl Model {
             },
             notes: String::new(),
         };
-        let scoring_table = scoring_table(&featurized.idf, &linear);
+        let scoring_table = scoring_table(&linear.weights, |b| featurized.idf.get(b));
         Ok(Self {
             scoring_table,
             sublinear_tf: sublinear_tf_table(),
@@ -936,8 +945,7 @@ impl Model {
             tokenizer_json,
             features: options.features.clone(),
             n_docs: examples.len() as u64,
-            df: featurized.df,
-            idf: featurized.idf,
+            df: nonzero_document_frequencies(&featurized.df),
             labels,
             positive,
             linear,
@@ -1012,6 +1020,15 @@ impl Model {
             .count()
     }
 
+    /// The idf of bucket `b`, from the scoring table (1.0 outside it).
+    fn idf(&self, b: u32) -> f32 {
+        let stride = self.linear.outputs() + 1;
+        self.scoring_table
+            .get(b as usize * stride)
+            .copied()
+            .unwrap_or(1.0)
+    }
+
     /// Hashed n-gram counts of `text` into `workspace.row`.
     fn count(&self, text: &str, workspace: &mut Workspace) -> Result<(), Error> {
         features::count_ngrams(
@@ -1027,7 +1044,7 @@ impl Model {
     /// The weighted feature row of `text` (sorted buckets, tf·idf, L2-normalized).
     pub fn featurize(&self, text: &str, workspace: &mut Workspace) -> Result<(), Error> {
         self.count(text, workspace)?;
-        features::weigh(&self.features, &self.idf, &mut workspace.row);
+        features::weigh(&self.features, |b| self.idf(b), &mut workspace.row);
         Ok(())
     }
 
@@ -1245,7 +1262,7 @@ impl Model {
             padded,
             boundaries,
         } = explain;
-        features::weigh(&self.features, &self.idf, row);
+        features::weigh(&self.features, |b| self.idf(b), row);
         let direction = self.flag_direction();
         let bias: f32 = self
             .linear
@@ -1373,13 +1390,7 @@ impl Model {
     /// assert_eq!(rumor_triage::Model::load(&path).unwrap().to_bytes().unwrap(), bytes);
     /// ```
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let (df_indices, df_values): (Vec<u32>, Vec<u32>) = self
-            .df
-            .iter()
-            .enumerate()
-            .filter(|(_, &d)| d > 0)
-            .map(|(i, &d)| (i as u32, d))
-            .unzip();
+        let (df_indices, df_values): (Vec<u32>, Vec<u32>) = self.df.iter().copied().unzip();
         let outputs = self.linear.outputs();
         let mut weight_indices = Vec::new();
         let mut weight_values = Vec::new();
@@ -1540,17 +1551,10 @@ impl Model {
         if !(0.0..=1.0).contains(&p.threshold) {
             return Err(bad("threshold outside [0, 1]"));
         }
-        let mut df = vec![0u32; buckets];
-        for (&i, &d) in df_indices.iter().zip(&p.df_values) {
-            if u64::from(d) > p.n_docs {
-                return Err(bad("document frequency above the document count"));
-            }
-            let slot = df
-                .get_mut(i as usize)
-                .ok_or_else(|| bad("document-frequency index out of range"))?;
-            *slot = d;
+        let df: Vec<(u32, u32)> = df_indices.into_iter().zip(p.df_values).collect();
+        if df.iter().any(|&(_, d)| u64::from(d) > p.n_docs) {
+            return Err(bad("document frequency above the document count"));
         }
-        let idf = Idf::from_document_frequencies(&df, p.n_docs as usize);
         let mut weights = Array2::<f32>::zeros((buckets, outputs));
         for (&j, values) in weight_indices
             .iter()
@@ -1577,15 +1581,26 @@ impl Model {
             bias: Array1::from_vec(p.bias),
             iterations: p.metadata.iterations as usize,
         };
+        // Every bucket gets the idf of a never-seen one, then the seen ones theirs; the values
+        // are those of `Idf::from_document_frequencies`, bit for bit.
+        let never_seen = Idf::from_document_frequencies(&[0], p.n_docs as usize).get(0);
+        let mut scoring_table = scoring_table(&linear.weights, |_| never_seen);
+        let seen_df: Vec<u32> = df.iter().map(|&(_, d)| d).collect();
+        let seen_idf = Idf::from_document_frequencies(&seen_df, p.n_docs as usize);
+        let stride = outputs + 1;
+        for (&(b, _), &idf) in df.iter().zip(&seen_idf.values) {
+            if let Some(slot) = scoring_table.get_mut(b as usize * stride) {
+                *slot = idf;
+            }
+        }
         Ok(Self {
-            scoring_table: scoring_table(&idf, &linear),
+            scoring_table,
             sublinear_tf: sublinear_tf_table(),
             tokenizer: backend,
             tokenizer_json: p.tokenizer_json,
             features: p.features,
             n_docs: p.n_docs,
             df,
-            idf,
             labels: p.labels,
             positive: p.positive,
             linear,
