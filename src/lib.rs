@@ -56,7 +56,9 @@ pub mod triage;
 
 pub use counts::CleanupCounts;
 pub use error::Error;
-pub use model::{Example, Explanation, Model, Score, ThresholdRule, TrainOptions, Workspace};
+pub use model::{
+    CTrial, Example, Explanation, Model, Score, ThresholdRule, TrainOptions, Workspace,
+};
 pub use triage::{Labeled, Post};
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -117,6 +117,37 @@ impl SparseMatrix {
         out
     }
 
+    /// The same rows over only the columns that hold an entry, renumbered in their order,
+    /// and the original column of each new one. A fit costs O(columns) besides O(nnz)
+    /// (its weight vector), and a training set fills a small part of `2^20` buckets.
+    ///
+    /// ```
+    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// let mut m = SparseMatrix::new(1 << 20);
+    /// m.push(&SparseRow { indices: vec![7, 900_000], values: vec![0.6, 0.8] }).unwrap();
+    /// m.push(&SparseRow { indices: vec![900_000], values: vec![1.0] }).unwrap();
+    /// let (compact, columns) = m.compact_columns();
+    /// assert_eq!(columns, [7, 900_000]);
+    /// assert_eq!(compact.row(1), (&[1u32][..], &[1.0f32][..]));
+    /// ```
+    pub fn compact_columns(&self) -> (Self, Vec<u32>) {
+        let mut columns = self.indices.clone();
+        columns.sort_unstable();
+        columns.dedup();
+        let indices = self
+            .indices
+            .iter()
+            .map(|j| columns.binary_search(j).unwrap_or(0) as u32)
+            .collect();
+        let compact = Self {
+            n_features: columns.len(),
+            indptr: self.indptr.clone(),
+            indices,
+            values: self.values.clone(),
+        };
+        (compact, columns)
+    }
+
     /// Number of stored entries.
     pub fn nnz(&self) -> usize {
         self.indices.len()
@@ -302,6 +333,30 @@ pub struct LogisticRegression {
 }
 
 impl LogisticRegression {
+    /// This model, fitted on [`SparseMatrix::compact_columns`], over the original
+    /// `n_features` columns: row `i` of the weights goes to row `columns[i]`.
+    ///
+    /// ```
+    /// use ndarray::{array, Array1};
+    /// use rumor_triage::linear::LogisticRegression;
+    /// let compact = LogisticRegression { weights: array![[0.5], [2.0]], bias: Array1::zeros(1), iterations: 1 };
+    /// let full = compact.expand_columns(&[1, 3], 4);
+    /// assert_eq!(full.weights, array![[0.0], [0.5], [0.0], [2.0]]);
+    /// ```
+    pub fn expand_columns(&self, columns: &[u32], n_features: usize) -> Self {
+        let mut weights = Array2::<f32>::zeros((n_features, self.outputs()));
+        for (row, &column) in self.weights.rows().into_iter().zip(columns) {
+            if (column as usize) < n_features {
+                weights.row_mut(column as usize).assign(&row);
+            }
+        }
+        Self {
+            weights,
+            bias: self.bias.clone(),
+            iterations: self.iterations,
+        }
+    }
+
     /// Number of outputs (1 for a binary model).
     pub fn outputs(&self) -> usize {
         self.bias.len()

@@ -82,9 +82,18 @@ struct TrainArgs {
     /// Fold-shuffle seed (calibration folds, and the k-fold and tuning folds).
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Inverse L2 regularization strength.
-    #[arg(long, default_value_t = 10.0)]
-    c: f64,
+    /// Inverse L2 regularization strength, used as given (default: chosen from --c-grid).
+    #[arg(long)]
+    c: Option<f64>,
+    /// C values tried, ascending, on the held-out calibration folds; the lowest held-out
+    /// log loss wins (the search stops at the first C that does no better).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,3,10,30,100",
+        conflicts_with = "c"
+    )]
+    c_grid: Vec<f64>,
     /// Loss: logistic (logistic regression) or squared-hinge (L2-loss linear SVM).
     #[arg(long, default_value = "logistic", value_parser = ["logistic", "squared-hinge"])]
     loss: String,
@@ -145,7 +154,12 @@ impl TrainArgs {
                 subword_max: self.subword_max,
                 ..FeatureConfig::default()
             },
-            c: self.c,
+            c: self.c.unwrap_or(TrainOptions::default().c),
+            c_grid: if self.c.is_some() {
+                Vec::new()
+            } else {
+                self.c_grid.clone()
+            },
             loss: if self.loss == "squared-hinge" {
                 Loss::SquaredHinge
             } else {
@@ -645,7 +659,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 );
                 options = best;
             }
-            let mut model = Model::train(&examples, &options)?;
+            let (mut model, c_trials) = Model::train_with_trials(&examples, &options)?;
+            for trial in &c_trials {
+                eprintln!(
+                    "C {:<6} held-out log loss {:.4}, macro-F1 {:.4}",
+                    trial.c, trial.log_loss, trial.macro_f1
+                );
+            }
+            if !c_trials.is_empty() {
+                eprintln!("chose C {} (lowest held-out log loss)", model.metadata().c);
+            }
             let names: Vec<String> = input
                 .iter()
                 .map(|p| {

@@ -30,7 +30,8 @@ use tokenizers::Tokenizer;
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, Idf, Scratch, SparseRow};
 use crate::linear::{
-    ClassWeight, LogisticRegression, LogisticRegressionParams, Loss, SparseMatrix,
+    ClassWeight, LogisticRegression, LogisticRegressionParams, LogisticRegressionValidParams, Loss,
+    SparseMatrix,
 };
 use crate::text::{self, FastTokenizer, TokenizerBackend};
 
@@ -79,8 +80,12 @@ pub enum ThresholdRule {
 pub struct TrainOptions {
     /// Feature extraction settings.
     pub features: FeatureConfig,
-    /// Inverse L2 strength (default 10).
+    /// Inverse L2 strength, used as given when `c_grid` is empty (default 10).
     pub c: f64,
+    /// C values to choose from (default 1, 3, 10, 30, 100): tried in ascending order on the
+    /// held-out calibration folds, stopping at the first that does no better; the one with
+    /// the lowest held-out log loss wins. Empty: use `c`.
+    pub c_grid: Vec<f64>,
     /// The loss (default logistic; the squared hinge is the L2-loss linear SVM).
     pub loss: Loss,
     /// Class weighting (default uniform).
@@ -116,6 +121,7 @@ impl Default for TrainOptions {
         Self {
             features: FeatureConfig::default(),
             c: 10.0,
+            c_grid: vec![1.0, 3.0, 10.0, 30.0, 100.0],
             loss: Loss::Logistic,
             class_weight: ClassWeight::Uniform,
             positive: vec!["rumor".to_owned()],
@@ -665,6 +671,139 @@ struct Featurized {
     idf: Idf,
 }
 
+/// What the held-out folds say about one C: the calibration and threshold fitted on them,
+/// and the figures of that decision rule.
+struct HeldOut {
+    calibration: Calibration,
+    threshold: f32,
+    metrics: HeldOutMetrics,
+}
+
+/// One C tried by [`Model::train_with_trials`] on the held-out folds.
+///
+/// ```
+/// let trial = rumor_triage::CTrial { c: 10.0, log_loss: 0.23, macro_f1: 0.90 };
+/// assert!(trial.log_loss < 1.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CTrial {
+    /// The C.
+    pub c: f64,
+    /// Held-out log loss of the calibrated probabilities (the choice's criterion).
+    pub log_loss: f64,
+    /// Held-out macro-F1 at the threshold chosen on the same folds.
+    pub macro_f1: f64,
+}
+
+/// Each training row's margins from the model fitted on the other folds.
+fn held_out_margins(
+    matrix: &SparseMatrix,
+    targets: &[usize],
+    sample_weights: &[f32],
+    fold_of: &[usize],
+    folds: usize,
+    outputs: usize,
+    params: &LogisticRegressionValidParams,
+) -> Result<Array2<f32>, Error> {
+    let fold_margins: Vec<Vec<(usize, Vec<f32>)>> = (0..folds)
+        .into_par_iter()
+        .map(|fold| -> Result<Vec<(usize, Vec<f32>)>, Error> {
+            let in_fold = |i: &usize| fold_of.get(*i) == Some(&fold);
+            let train_rows: Vec<usize> = (0..targets.len()).filter(|i| !in_fold(i)).collect();
+            let test_rows: Vec<usize> = (0..targets.len()).filter(in_fold).collect();
+            let data = DatasetBase::new(
+                matrix.select(&train_rows),
+                train_rows
+                    .iter()
+                    .map(|&i| targets.get(i).copied().unwrap_or(0))
+                    .collect::<Array1<usize>>(),
+            )
+            .with_weights(
+                train_rows
+                    .iter()
+                    .map(|&i| sample_weights.get(i).copied().unwrap_or(1.0))
+                    .collect::<Array1<f32>>(),
+            );
+            let fitted = params.fit(&data)?;
+            Ok(test_rows
+                .iter()
+                .map(|&row| {
+                    let (idx, val) = matrix.row(row);
+                    let mut margins = vec![0.0f32; outputs];
+                    fitted.margins_into(idx, val, &mut margins);
+                    (row, margins)
+                })
+                .collect())
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut held_out = Array2::<f32>::zeros((targets.len(), outputs));
+    for (row, margins) in fold_margins.into_iter().flatten() {
+        held_out
+            .row_mut(row)
+            .iter_mut()
+            .zip(&margins)
+            .for_each(|(h, m)| *h = *m);
+    }
+    Ok(held_out)
+}
+
+/// Fits the calibration and the threshold on held-out margins and measures the result.
+fn assess_held_out(
+    held_out: &Array2<f32>,
+    targets: &[usize],
+    positive: &[bool],
+    n_labels: usize,
+    rule: ThresholdRule,
+) -> HeldOut {
+    let calibration = if held_out.ncols() == 1 {
+        let flag_is_second = positive.get(1).copied().unwrap_or(false);
+        let toward_flag: Array1<f32> = held_out
+            .column(0)
+            .iter()
+            .map(|&m| if flag_is_second { m } else { -m })
+            .collect();
+        let is_flag: Array1<bool> = targets
+            .iter()
+            .map(|&t| positive.get(t).copied().unwrap_or(false))
+            .collect();
+        let (a, b) = fit_platt(toward_flag.view(), &is_flag);
+        Calibration::Platt { a, b }
+    } else {
+        Calibration::Temperature {
+            t: fit_temperature(held_out, targets),
+        }
+    };
+    let mut probs = Vec::new();
+    let mut flag_scores = Vec::with_capacity(targets.len());
+    let mut log_loss = 0.0;
+    let mut held_probs = Vec::with_capacity(targets.len());
+    for (row, &t) in held_out.rows().into_iter().zip(targets) {
+        let margins: Vec<f32> = row.to_vec();
+        probabilities_into(&calibration, positive, &margins, &mut probs);
+        log_loss -= f64::from(probs.get(t).copied().unwrap_or(0.0).max(1e-12)).ln();
+        let is_flag = positive.get(t).copied().unwrap_or(false);
+        flag_scores.push((flag_probability(&probs, positive), is_flag));
+        held_probs.push(probs.clone());
+    }
+    let (threshold, flagged_f1) = choose_threshold(&flag_scores, rule);
+    let predicted: Vec<usize> = held_probs
+        .iter()
+        .zip(&flag_scores)
+        .map(|(p, &(pf, _))| decide(p, positive, pf >= threshold))
+        .collect();
+    let (accuracy, macro_f1) = crate::eval::accuracy_and_macro_f1(targets, &predicted, n_labels);
+    HeldOut {
+        calibration,
+        threshold,
+        metrics: HeldOutMetrics {
+            accuracy,
+            macro_f1,
+            flagged_f1,
+            log_loss: log_loss / targets.len().max(1) as f64,
+        },
+    }
+}
+
 #[allow(
     clippy::indexing_slicing,
     reason = "indices come from loops over the model's own tables and their lengths, not from input"
@@ -727,9 +866,10 @@ fn drop_rare(row: &mut SparseRow, df: &[u32]) {
 impl Model {
     /// Trains a model on labeled examples.
     ///
-    /// Held-out scores from `options.folds` stratified folds calibrate the probabilities and
-    /// choose the threshold; then the final model is fitted on all examples. The same
-    /// examples and options give the same model bytes with any number of threads.
+    /// Held-out scores from `options.folds` stratified folds choose C from
+    /// `options.c_grid`, calibrate the probabilities and choose the threshold; then the
+    /// final model is fitted on all examples. The same examples and options give the same
+    /// model bytes with any number of threads.
     ///
     /// ```
     /// use rumor_triage::{Example, Model, TrainOptions};
@@ -745,11 +885,34 @@ impl Model {
     /// assert!(rumor.probability > report.probability);
     /// assert_eq!(report.label, "non-rumor");
     /// ```
+    pub fn train(examples: &[Example], options: &TrainOptions) -> Result<Self, Error> {
+        Self::train_with_trials(examples, options).map(|(model, _)| model)
+    }
+
+    /// [`Model::train`], also returning each C the held-out folds tried, in the order
+    /// tried (empty when `options.c_grid` is empty and `options.c` was used as given).
+    ///
+    /// ```
+    /// use rumor_triage::{Example, Model, TrainOptions};
+    /// let examples: Vec<Example> = (0..40)
+    ///     .map(|i| Example {
+    ///         text: if i % 2 == 0 { format!("urgent share before deleted {i}") } else { format!("official report today {i}") },
+    ///         label: if i % 2 == 0 { "rumor".into() } else { "non-rumor".into() },
+    ///     })
+    ///     .collect();
+    /// let (model, trials) = Model::train_with_trials(&examples, &TrainOptions::default()).unwrap();
+    /// let best = trials.iter().map(|t| t.log_loss).fold(f64::INFINITY, f64::min);
+    /// let chosen = trials.iter().find(|t| t.c == model.metadata().c).unwrap();
+    /// assert_eq!(chosen.log_loss, best);
+    /// ```
     #[allow(
         clippy::indexing_slicing,
         reason = "indices come from loops over the model's own tables and their lengths, not from input"
     )]
-    pub fn train(examples: &[Example], options: &TrainOptions) -> Result<Self, Error> {
+    pub fn train_with_trials(
+        examples: &[Example],
+        options: &TrainOptions,
+    ) -> Result<(Self, Vec<CTrial>), Error> {
         options.features.validate()?;
         if options.folds < 2 {
             return Err(Error::invalid("folds must be at least 2"));
@@ -809,6 +972,7 @@ impl Model {
             ),
         };
         let featurized = featurize_training(&backend, &options.features, &texts, options.min_df)?;
+        let (matrix, columns) = featurized.matrix.compact_columns();
 
         let sample_weights: Vec<f32> = match options.class_weight {
             ClassWeight::Uniform => vec![1.0; targets.len()],
@@ -819,15 +983,17 @@ impl Model {
                 })
                 .collect(),
         };
-        let params = LogisticRegressionParams::new(labels.len())
-            .loss(options.loss)
-            .c(options.c)
-            .max_iterations(options.max_iterations)
-            .tolerance(options.tolerance)
-            .seed(options.seed)
-            .check()?;
+        let params_for = |c: f64| {
+            LogisticRegressionParams::new(labels.len())
+                .loss(options.loss)
+                .c(c)
+                .max_iterations(options.max_iterations)
+                .tolerance(options.tolerance)
+                .seed(options.seed)
+                .check()
+        };
 
-        // Held-out margins for calibration and threshold.
+        // Held-out margins for the choice of C, the calibration and the threshold.
         let (fold_of, folds) = match &options.calibration_groups {
             None => (
                 stratified_folds(&targets, options.folds, options.seed),
@@ -845,100 +1011,77 @@ impl Model {
             }
         };
         let outputs = if labels.len() == 2 { 1 } else { labels.len() };
-        let mut held_out = Array2::<f32>::zeros((targets.len(), outputs));
-        let fold_margins: Vec<Vec<(usize, Vec<f32>)>> = (0..folds)
-            .into_par_iter()
-            .map(|fold| -> Result<Vec<(usize, Vec<f32>)>, Error> {
-                let train_rows: Vec<usize> =
-                    (0..targets.len()).filter(|&i| fold_of[i] != fold).collect();
-                let test_rows: Vec<usize> =
-                    (0..targets.len()).filter(|&i| fold_of[i] == fold).collect();
-                let data = DatasetBase::new(
-                    featurized.matrix.select(&train_rows),
-                    Array1::from_iter(train_rows.iter().map(|&i| targets[i])),
-                )
-                .with_weights(Array1::from_iter(
-                    train_rows.iter().map(|&i| sample_weights[i]),
-                ));
-                let fitted = params.fit(&data)?;
-                Ok(test_rows
-                    .iter()
-                    .map(|&row| {
-                        let (idx, val) = featurized.matrix.row(row);
-                        let mut margins = vec![0.0f32; outputs];
-                        fitted.margins_into(idx, val, &mut margins);
-                        (row, margins)
-                    })
-                    .collect())
-            })
-            .collect::<Result<_, Error>>()?;
-        for (row, margins) in fold_margins.into_iter().flatten() {
-            held_out
-                .row_mut(row)
-                .iter_mut()
-                .zip(&margins)
-                .for_each(|(h, m)| *h = *m);
-        }
-        let calibration = if outputs == 1 {
-            let toward_flag: Array1<f32> = held_out
-                .column(0)
-                .iter()
-                .map(|&m| if positive[1] { m } else { -m })
-                .collect();
-            let is_flag: Array1<bool> = targets.iter().map(|&t| positive[t]).collect();
-            let (a, b) = fit_platt(toward_flag.view(), &is_flag);
-            Calibration::Platt { a, b }
-        } else {
-            Calibration::Temperature {
-                t: fit_temperature(&held_out, &targets),
-            }
+        let held_out_at = |c: f64| -> Result<HeldOut, Error> {
+            let params = params_for(c)?;
+            let margins = held_out_margins(
+                &matrix,
+                &targets,
+                &sample_weights,
+                &fold_of,
+                folds,
+                outputs,
+                &params,
+            )?;
+            Ok(assess_held_out(
+                &margins,
+                &targets,
+                &positive,
+                labels.len(),
+                options.threshold,
+            ))
         };
-        let mut probs = Vec::new();
-        let mut flag_scores = Vec::with_capacity(targets.len());
-        let mut log_loss = 0.0;
-        let mut held_probs = Vec::with_capacity(targets.len());
-        for (row, &t) in held_out.rows().into_iter().zip(&targets) {
-            let margins: Vec<f32> = row.to_vec();
-            probabilities_into(&calibration, &positive, &margins, &mut probs);
-            log_loss -= f64::from(probs[t].max(1e-12)).ln();
-            flag_scores.push((flag_probability(&probs, &positive), positive[t]));
-            held_probs.push(probs.clone());
-        }
-        let (threshold, flagged_f1) = choose_threshold(&flag_scores, options.threshold);
-        let predicted: Vec<usize> = held_probs
-            .iter()
-            .zip(&flag_scores)
-            .map(|(p, &(pf, _))| decide(p, &positive, pf >= threshold))
-            .collect();
-        let (accuracy, macro_f1) =
-            crate::eval::accuracy_and_macro_f1(&targets, &predicted, labels.len());
+        let mut c_trials = Vec::new();
+        let (c, held) = if options.c_grid.is_empty() {
+            (options.c, held_out_at(options.c)?)
+        } else {
+            let mut grid = options.c_grid.clone();
+            grid.sort_by(f64::total_cmp);
+            grid.dedup();
+            let mut best: Option<(f64, HeldOut)> = None;
+            for c in grid {
+                let held = held_out_at(c)?;
+                c_trials.push(CTrial {
+                    c,
+                    log_loss: held.metrics.log_loss,
+                    macro_f1: held.metrics.macro_f1,
+                });
+                match &best {
+                    Some((_, b)) if held.metrics.log_loss >= b.metrics.log_loss => break,
+                    _ => best = Some((c, held)),
+                }
+            }
+            best.ok_or_else(|| Error::invalid("the C grid is empty"))?
+        };
+        let params = params_for(c)?;
+        let HeldOut {
+            calibration,
+            threshold,
+            metrics,
+        } = held;
 
-        let data = DatasetBase::new(featurized.matrix, Array1::from_vec(targets))
+        let data = DatasetBase::new(matrix, Array1::from_vec(targets))
             .with_weights(Array1::from_vec(sample_weights));
-        let linear = params.fit(&data)?;
+        let linear = params
+            .fit(&data)?
+            .expand_columns(&columns, featurized.matrix.nfeatures());
         let metadata = TrainingMetadata {
             trainer_version: env!("CARGO_PKG_VERSION").to_owned(),
             data_digest: digest(examples),
             examples: examples.len() as u64,
             label_counts,
             seed: options.seed,
-            c: options.c,
+            c,
             loss: options.loss,
             class_weight: options.class_weight,
             grouped_calibration: options.calibration_groups.is_some(),
             folds: folds as u64,
             iterations: linear.iterations as u64,
             threshold_rule: options.threshold,
-            held_out: HeldOutMetrics {
-                accuracy,
-                macro_f1,
-                flagged_f1,
-                log_loss: log_loss / data.nsamples() as f64,
-            },
+            held_out: metrics,
             notes: String::new(),
         };
         let scoring_table = scoring_table(&linear.weights, |b| featurized.idf.get(b));
-        Ok(Self {
+        let model = Self {
             scoring_table,
             sublinear_tf: sublinear_tf_table(),
             tokenizer: backend,
@@ -952,7 +1095,8 @@ impl Model {
             calibration,
             threshold,
             metadata,
-        })
+        };
+        Ok((model, c_trials))
     }
 
     /// The labels, in the model's order.

@@ -411,6 +411,7 @@ pub fn tune(
     for (c, word_ngrams) in grid.candidates() {
         let mut options = base.clone();
         options.c = c;
+        options.c_grid.clear();
         options.features.word_ngrams = word_ngrams;
         options.features.cjk_ngrams = options.features.cjk_ngrams.max(word_ngrams);
         let (report, _) = run_splits(

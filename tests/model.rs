@@ -325,6 +325,7 @@ fn the_squared_hinge_loss_trains_a_calibrated_deterministic_model() {
     let options = TrainOptions {
         loss: rumor_triage::linear::Loss::SquaredHinge,
         c: 1.0,
+        c_grid: Vec::new(),
         ..Default::default()
     };
     let train = |threads| {
@@ -343,4 +344,39 @@ fn the_squared_hinge_loss_trains_a_calibrated_deterministic_model() {
     // Measured 0.8599 macro-F1 and ECE 0.034 (README); the floors leave room for noise.
     assert!(report.macro_f1 >= 0.84, "macro-F1 {}", report.macro_f1);
     assert!(report.ece.unwrap() <= 0.06, "ECE {:?}", report.ece);
+}
+
+#[test]
+fn c_is_the_grid_value_with_the_lowest_held_out_log_loss() {
+    let Some(examples) = pheme_train() else {
+        return;
+    };
+    let options = TrainOptions::default();
+    let (model, trials) = Model::train_with_trials(&examples, &options).unwrap();
+    let tried: Vec<f64> = trials.iter().map(|t| t.c).collect();
+    assert_eq!(
+        tried,
+        options.c_grid[..tried.len()],
+        "tried in ascending order"
+    );
+    let improving = trials
+        .windows(2)
+        .take_while(|w| w[1].log_loss < w[0].log_loss);
+    let stop = improving.count() + 1;
+    assert!(
+        stop == trials.len() || stop + 1 == trials.len(),
+        "the search goes on while the log loss falls, one step past the best: {trials:?}"
+    );
+    let best = &trials[stop - 1];
+    assert_eq!(model.metadata().c, best.c);
+    assert_eq!(model.metadata().held_out.log_loss, best.log_loss);
+
+    let fixed = TrainOptions {
+        c: best.c,
+        c_grid: Vec::new(),
+        ..TrainOptions::default()
+    };
+    let (same, no_trials) = Model::train_with_trials(&examples, &fixed).unwrap();
+    assert!(no_trials.is_empty());
+    assert_eq!(same.to_bytes().unwrap(), model.to_bytes().unwrap());
 }
