@@ -264,10 +264,21 @@ fn sublinear_tf_table() -> [f32; 32] {
 
 /// Interleaves idf and weights per bucket for the fused scoring loop.
 fn scoring_table(weights: &Array2<f32>, idf_of: impl Fn(u32) -> f32) -> Vec<f32> {
-    let mut table = Vec::with_capacity(weights.nrows() * (weights.ncols() + 1));
-    for (b, row) in weights.rows().into_iter().enumerate() {
-        table.push(idf_of(b as u32));
-        table.extend(row.iter().copied());
+    let outputs = weights.ncols();
+    let mut table = Vec::with_capacity(weights.nrows() * (outputs + 1));
+    match weights.as_slice() {
+        Some(rows) if outputs > 0 => {
+            for (b, row) in rows.chunks_exact(outputs).enumerate() {
+                table.push(idf_of(b as u32));
+                table.extend_from_slice(row);
+            }
+        }
+        _ => {
+            for (b, row) in weights.rows().into_iter().enumerate() {
+                table.push(idf_of(b as u32));
+                table.extend(row.iter().copied());
+            }
+        }
     }
     table
 }

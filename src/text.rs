@@ -182,9 +182,10 @@ pub(crate) fn builtin_vocab_of(tokenizer: &Tokenizer) -> Result<Option<Vec<Strin
         == serde_json::to_value(reference.get_normalizer())?;
     let same_pre_tokenizer = serde_json::to_value(tokenizer.get_pre_tokenizer())?
         == serde_json::to_value(reference.get_pre_tokenizer())?;
-    let model = serde_json::to_value(tokenizer.get_model())?;
-    let word_level = model.get("type").and_then(|t| t.as_str()) == Some("WordLevel")
-        && model.get("unk_token").and_then(|t| t.as_str()) == Some(UNK_TOKEN);
+    let word_level = matches!(
+        tokenizer.get_model(),
+        tokenizers::ModelWrapper::WordLevel(model) if model.unk_token == UNK_TOKEN
+    );
     let plain = tokenizer.get_post_processor().is_none()
         && tokenizer.get_added_vocabulary().get_vocab().is_empty();
     if !(same_normalizer && same_pre_tokenizer && word_level && plain) {
