@@ -334,8 +334,10 @@ pub struct Score {
 /// One n-gram feature of a text and how much it moved the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
-    /// The n-gram(s) of this text that fell into the bucket, tokens joined by spaces;
-    /// several n-grams sharing a bucket (a hash collision) are joined by ` | `.
+    /// The n-gram(s) of this text that fell into the bucket, tokens joined by spaces; a
+    /// character n-gram of a word as fastText writes it, with its word: `<unco (in
+    /// unconfirmed)`. Several n-grams sharing a bucket (a hash collision, or one character
+    /// n-gram in two words) are joined by ` | `.
     pub ngram: String,
     /// The hash bucket.
     pub bucket: u32,
@@ -1469,7 +1471,7 @@ impl Model {
             }
             features::for_each_subword(&self.features, word, padded, boundaries, |b, g| {
                 if let Ok(at) = kept.binary_search(&b) {
-                    subwords.push((at, subword_name(g)));
+                    subwords.push((at, subword_name(g, word)));
                 }
             });
         }
@@ -1806,14 +1808,16 @@ fn delta_decode(deltas: &[u32], limit: usize) -> Option<Vec<u32>> {
 
 /// How an explanation shows a character n-gram of a word: the word's framing spaces as
 /// `<` and `>`, as fastText writes its subwords.
-fn subword_name(gram: &str) -> String {
+/// A character n-gram as fastText writes it (`<` and `>` for the word's ends), with the
+/// word it came from, so that a reviewer sees which word of the post it stands for.
+fn subword_name(gram: &str, word: &str) -> String {
     let (start, gram) = gram
         .strip_prefix(' ')
         .map_or(("", gram), |rest| ("<", rest));
     let (gram, end) = gram
         .strip_suffix(' ')
         .map_or((gram, ""), |rest| (rest, ">"));
-    format!("{start}{gram}{end}")
+    format!("{start}{gram}{end} (in {word})")
 }
 
 /// The bytes of `models/default.rtm`.

@@ -196,7 +196,7 @@ fn explanation_contributions_sum_to_the_margin() {
             assert!(all
                 .top
                 .iter()
-                .any(|c| c.ngram.split(" | ").any(|n| n == "<unco")));
+                .any(|c| c.ngram.split(" | ").any(|n| n == "<unco (in unconfirmed)")));
         }
         let top3 = model.explain(text, 3).unwrap();
         assert!(top3.top.len() <= 3);
