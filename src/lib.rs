@@ -20,7 +20,8 @@
 //! }
 //! # Ok::<(), rumor_triage::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// One audited exception, a cache prefetch hint (`features::prefetch`); none elsewhere.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 // Library code reads strangers' bytes: no unwrap, expect, panic or unchecked indexing. The
 // few numeric kernels that index their own tables say so with a scoped `allow` and reason.

@@ -1337,6 +1337,11 @@ impl Model {
                 text,
                 scratch,
                 name_tokens,
+                |b| {
+                    if let Some(entry) = table.get(b as usize * 2) {
+                        features::prefetch(entry);
+                    }
+                },
                 |b, count| {
                     keep(b, count);
                     let start = b as usize * 2;
@@ -1354,6 +1359,11 @@ impl Model {
                 text,
                 scratch,
                 name_tokens,
+                |b| {
+                    if let Some(entry) = table.get(b as usize * stride) {
+                        features::prefetch(entry);
+                    }
+                },
                 |b, count| {
                     keep(b, count);
                     let start = b as usize * stride;
