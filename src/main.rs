@@ -402,14 +402,16 @@ fn load_model(path: &Option<PathBuf>) -> Result<Model, Error> {
     }
 }
 
+/// Builds the global pool with this thread as one of its `threads` workers (default: one
+/// per core), so that `--threads N` means N threads in all: the thread that reads and
+/// writes the stream in order scores with the others while it waits for a chunk, instead
+/// of a pool of N scoring beside it.
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {
-    if let Some(n) = threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| Error::invalid(format!("thread pool: {e}")))?;
-    }
-    Ok(())
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.map_or(0, |n| n.max(1)))
+        .use_current_thread()
+        .build_global()
+        .map_err(|e| Error::invalid(format!("thread pool: {e}")))
 }
 
 /// Counts the bytes read through it, for the progress bar.
