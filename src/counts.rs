@@ -1,9 +1,12 @@
-//! Cleanup counts: how many posts to clean up, by label, account, platform and day.
+//! Cleanup counts: how many posts to clean up, by label, account, platform and day, and in
+//! which near-duplicate campaigns ([`crate::campaigns`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::{Deserialize, Serialize};
+
+use crate::campaigns::{CampaignCount, CampaignOptions, Campaigns, Signature};
 
 /// Totals for one group (a platform or a day).
 ///
@@ -59,6 +62,20 @@ pub struct CleanupCounts {
     pub platforms: BTreeMap<String, GroupCount>,
     /// Per day (`YYYY-MM-DD`, the first ten characters of the time field; `""` when absent).
     pub days: BTreeMap<String, GroupCount>,
+    /// Near-duplicate campaigns of two or more flagged posts ([`crate::campaigns`]).
+    #[serde(default)]
+    pub campaigns: u64,
+    /// Flagged posts in those campaigns.
+    #[serde(default)]
+    pub campaign_posts: u64,
+    /// The largest campaigns, most posts first (ties to the oldest), as many as the top
+    /// accounts.
+    #[serde(default)]
+    pub top_campaigns: Vec<CampaignCount>,
+    /// Flagged posts in no campaign: the live campaigns were at their maximum, all with
+    /// two or more posts ([`crate::campaigns::CampaignOptions::max_campaigns`]).
+    #[serde(default)]
+    pub ungrouped_posts: u64,
 }
 
 /// Accumulates [`CleanupCounts`] one post at a time, in bounded memory per distinct key.
@@ -77,6 +94,9 @@ pub struct CountsBuilder {
     top: usize,
     counts: CleanupCounts,
     accounts: AccountTable,
+    campaigns: Campaigns,
+    /// Flagged posts tallied in a campaign.
+    grouped: u64,
 }
 
 /// Flagged and total posts per account, compact on purpose: on a dump with millions of
@@ -102,6 +122,13 @@ struct Account {
 }
 
 impl AccountTable {
+    /// The index of account `name`, if it has been counted.
+    fn index_of(&self, name: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        let existing = AccountTable::name_in(&self.names, &self.accounts);
+        self.index.find(hash, |&i| existing(i) == name).copied()
+    }
+
     fn count(&mut self, name: &str, flagged: bool) {
         let hash = self.hasher.hash_one(name);
         let found = {
@@ -158,6 +185,16 @@ impl AccountTable {
     }
 }
 
+/// The day of an ISO-8601 time: its first ten characters (`""` without a time).
+fn day_of(time: Option<&str>) -> &str {
+    time.map_or("", |t| {
+        t.char_indices()
+            .nth(10)
+            .and_then(|(end, _)| t.get(..end))
+            .unwrap_or(t)
+    })
+}
+
 /// Applies `update` to the entry for `key`, allocating the key only the first time it is
 /// seen (this runs once per post on the thread that writes the output).
 fn update<T: Default>(map: &mut BTreeMap<String, T>, key: &str, update: impl FnOnce(&mut T)) {
@@ -183,9 +220,23 @@ impl CountsBuilder {
     /// assert_eq!((c.top_accounts.len(), c.top_accounts[0].account.as_str(), c.accounts_flagged), (1, "y", 2));
     /// ```
     pub fn new(top: usize) -> Self {
+        Self::with_campaigns(top, CampaignOptions::default())
+    }
+
+    /// [`CountsBuilder::new`] grouping campaigns with `options`.
+    ///
+    /// ```
+    /// use rumor_triage::{campaigns::CampaignOptions, counts::CountsBuilder};
+    /// let strict = CountsBuilder::with_campaigns(10, CampaignOptions { min_similarity: 0.9, ..Default::default() });
+    /// assert_eq!(strict.finish().campaigns, 0);
+    /// ```
+    pub fn with_campaigns(top: usize, options: CampaignOptions) -> Self {
         Self {
             top,
-            ..Self::default()
+            counts: CleanupCounts::default(),
+            accounts: AccountTable::default(),
+            campaigns: Campaigns::new(options),
+            grouped: 0,
         }
     }
 
@@ -217,16 +268,71 @@ impl CountsBuilder {
             g.flagged += u64::from(flagged);
         };
         update(&mut c.platforms, platform.unwrap_or(""), bump);
-        let day = time.map_or("", |t| {
-            t.char_indices()
-                .nth(10)
-                .and_then(|(end, _)| t.get(..end))
-                .unwrap_or(t)
-        });
-        update(&mut c.days, day, bump);
+        update(&mut c.days, day_of(time), bump);
         if let Some(account) = account {
             self.accounts.count(account, flagged);
         }
+    }
+
+    /// The campaign of the flagged post on input line `line` whose n-gram sketch is
+    /// `signature` (its workspace's [`crate::Workspace::signature`]): the id of the live
+    /// near-duplicate campaign it joins, `line` for a new one, or `None` when the live
+    /// campaigns are at their maximum and none can be forgotten (the post stays ungrouped).
+    /// Call it in input order, then [`CountsBuilder::add_to_campaign`] with the id.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let mut ws = rumor_triage::Workspace::default();
+    /// let mut counts = rumor_triage::counts::CountsBuilder::new(5);
+    /// for (line, text) in [(1, "Share now: the dam has burst, evacuate!"), (2, "Share now: the dam has burst, evacuate!!!")] {
+    ///     model.score_with(text, &mut ws, None).unwrap();
+    ///     let campaign = counts.campaign_of(line, ws.signature()).unwrap();
+    ///     counts.add_to_campaign(campaign, &line.to_string(), None, None);
+    /// }
+    /// assert_eq!(counts.finish().top_campaigns[0].posts, 2);
+    /// ```
+    pub fn campaign_of(&mut self, line: u64, signature: &Signature) -> Option<u64> {
+        self.campaigns.campaign_of(line, signature)
+    }
+
+    /// Tallies a flagged post in campaign `campaign` (from [`CountsBuilder::campaign_of`],
+    /// or the `campaign` field of a scored line) with its id, account and time. Its
+    /// account joins the campaign's distinct accounts if [`CountsBuilder::add`] counted it.
+    ///
+    /// ```
+    /// let mut counts = rumor_triage::counts::CountsBuilder::new(5);
+    /// for (id, account) in [("a", "x"), ("b", "y"), ("c", "x")] {
+    ///     counts.add("rumor", true, Some(account), None, None);
+    ///     counts.add_to_campaign(4, id, Some(account), Some("2014-08-09T22:33:06Z"));
+    /// }
+    /// let c = counts.finish();
+    /// assert_eq!((c.campaigns, c.campaign_posts, c.top_campaigns[0].accounts), (1, 3, 2));
+    /// assert_eq!(c.top_campaigns[0].first_id, "a");
+    /// ```
+    pub fn add_to_campaign(
+        &mut self,
+        campaign: u64,
+        id: &str,
+        account: Option<&str>,
+        time: Option<&str>,
+    ) {
+        let account = account
+            .and_then(|a| self.accounts.index_of(a))
+            .and_then(|i| u32::try_from(i).ok());
+        self.grouped += 1;
+        self.campaigns.add(campaign, id, account, day_of(time));
+    }
+
+    /// The live campaigns whose first post's sketch is unknown because they were rebuilt
+    /// from scored output: a resumed run scores those posts again to restore them.
+    pub(crate) fn unsketched_campaigns(&self) -> Vec<u64> {
+        self.campaigns.unsketched().collect()
+    }
+
+    /// Restores the sketch of campaign `campaign`'s first post (see
+    /// [`CountsBuilder::unsketched_campaigns`]).
+    pub(crate) fn restore_campaign(&mut self, campaign: u64, signature: &Signature) {
+        self.campaigns.restore_signature(campaign, signature);
     }
 
     /// The finished counts, with the top accounts sorted by flagged posts (ties by name).
@@ -261,6 +367,11 @@ impl CountsBuilder {
             }
         }
         self.counts.accounts_flagged = flagged_accounts;
+        let (campaigns, campaign_posts, top_campaigns) = self.campaigns.finish(self.top);
+        self.counts.campaigns = campaigns;
+        self.counts.campaign_posts = campaign_posts;
+        self.counts.top_campaigns = top_campaigns;
+        self.counts.ungrouped_posts = self.counts.flagged.saturating_sub(self.grouped);
         self.counts.top_accounts = kept
             .into_sorted_vec()
             .into_iter()

@@ -42,8 +42,9 @@ pub fn token_hash(token: &str, seed: u64) -> u64 {
     })
 }
 
+/// SplitMix64's finalizer: the frozen mixing step of the n-gram hashes.
 #[inline]
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

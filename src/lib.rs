@@ -41,6 +41,7 @@
     )
 )]
 
+pub mod campaigns;
 pub mod counts;
 pub mod error;
 pub mod eval;

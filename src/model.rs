@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
+use crate::campaigns::Signature;
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, Idf, Scratch, SparseRow};
 use crate::linear::{
@@ -300,6 +301,25 @@ pub struct Workspace {
     margins: Vec<f32>,
     probabilities: Vec<f32>,
     explain: ExplainScratch,
+    /// The MinHash sketch of the text last scored, for grouping near-duplicate campaigns.
+    signature: Signature,
+}
+
+impl Workspace {
+    /// The MinHash sketch of the n-gram buckets of the text this workspace last scored
+    /// ([`crate::campaigns`]).
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let mut ws = rumor_triage::Workspace::default();
+    /// model.score_with("Unconfirmed: the bridge has collapsed", &mut ws, None).unwrap();
+    /// let first = *ws.signature();
+    /// model.score_with("Unconfirmed: the bridge has collapsed!!", &mut ws, None).unwrap();
+    /// assert!(first.similarity(ws.signature()) > 0.7);
+    /// ```
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
 }
 
 /// What explaining a text fills, kept in the workspace so that a batch job explaining many
@@ -1276,11 +1296,14 @@ impl Model {
             row,
             margins,
             probabilities,
+            signature,
             ..
         } = workspace;
         row.indices.clear();
         row.values.clear();
+        *signature = Signature::default();
         let keep = |bucket: u32, count: f32| {
+            signature.add(bucket);
             if keep_counts {
                 row.indices.push(bucket);
                 row.values.push(count);

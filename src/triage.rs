@@ -14,6 +14,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::campaigns::Signature;
 use crate::counts::{CleanupCounts, CountsBuilder};
 use crate::error::Error;
 use crate::io::Fields;
@@ -74,25 +75,48 @@ impl Model {
             .collect()
     }
 
-    /// Aggregates labeled posts into cleanup counts, keeping the `top` busiest accounts.
+    /// Aggregates labeled posts into cleanup counts, keeping the `top` busiest accounts and
+    /// largest near-duplicate campaigns. A post's campaign id is its 1-based position in
+    /// `labeled`; the flagged posts are sketched again (in parallel) to group them.
     ///
     /// ```
     /// use rumor_triage::{Model, Post};
     /// let model = Model::load_default().unwrap();
-    /// let posts = vec![Post { id: "1".into(), text: "Is it true?".into(), account: Some("a".into()), ..Default::default() }];
-    /// let counts = Model::cleanup_counts(&model.label_batch(posts).unwrap(), 10);
-    /// assert_eq!(counts.total, 1);
+    /// let text = "BREAKING: unconfirmed reports of a second gunman inside the mall, share!";
+    /// let posts: Vec<Post> = (0..3)
+    ///     .map(|i| Post { id: i.to_string(), text: format!("{text} {}", "!".repeat(i)), account: Some(format!("a{i}")), ..Default::default() })
+    ///     .collect();
+    /// let counts = model.cleanup_counts(&model.label_batch(posts).unwrap(), 10);
+    /// assert_eq!(counts.total, 3);
+    /// if counts.flagged == 3 {
+    ///     assert_eq!((counts.campaigns, counts.top_campaigns[0].accounts), (1, 3));
+    /// }
     /// ```
-    pub fn cleanup_counts(labeled: &[Labeled], top: usize) -> CleanupCounts {
+    pub fn cleanup_counts(&self, labeled: &[Labeled], top: usize) -> CleanupCounts {
+        let signatures: Vec<Option<Signature>> = labeled
+            .par_iter()
+            .map_init(Workspace::default, |ws, l| {
+                if !l.score.flagged {
+                    return None;
+                }
+                self.score_with(&l.post.text, ws, None)
+                    .ok()
+                    .map(|_| *ws.signature())
+            })
+            .collect();
         let mut builder = CountsBuilder::new(top);
-        for l in labeled {
+        for (line, (l, signature)) in (1u64..).zip(labeled.iter().zip(&signatures)) {
+            let (account, time) = (l.post.account.as_deref(), l.post.time.as_deref());
             builder.add(
                 &l.score.label,
                 l.score.flagged,
-                l.post.account.as_deref(),
+                account,
                 l.post.platform.as_deref(),
-                l.post.time.as_deref(),
+                time,
             );
+            if let Some(campaign) = signature.and_then(|s| builder.campaign_of(line, &s)) {
+                builder.add_to_campaign(campaign, &l.post.id, account, time);
+            }
         }
         builder.finish()
     }
@@ -451,17 +475,27 @@ fn push_json_number(out: &mut String, x: f64) {
     }
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every outcome is Scored; boxing its sketch would allocate once per flagged post"
+)]
 enum Outcome {
     Scored {
         /// The output line, then the account, platform and time that the counts need, in
         /// one string: one allocation per post instead of one per field.
         text: String,
         line_end: usize,
-        /// Where the account, platform and time are in `text`, when the post has them.
-        fields: [Option<(usize, usize)>; 3],
+        /// Where the account, platform, time and id are in `text`, when the post has them.
+        fields: [Option<(usize, usize)>; 4],
+        /// Where in the line a flagged post's `"campaign"` key goes (keys stay sorted).
+        campaign_at: usize,
+        /// The input line.
+        line: u64,
         /// Index into the model's labels.
         label: usize,
         flagged: bool,
+        /// The n-gram sketch of a flagged post, for its campaign.
+        signature: Signature,
     },
     Rejected {
         line: String,
@@ -806,7 +840,8 @@ fn score_line(
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
     // platform, probability, time.
     // The fields the cleanup counts need, written into the line and again after it.
-    let counted = [&fields.account, &fields.platform, &fields.time];
+    let id_field = Some(id.clone());
+    let counted = [&fields.account, &fields.platform, &fields.time, &id_field];
     let counted_bytes: usize = counted
         .iter()
         .filter_map(|f| f.as_ref())
@@ -819,6 +854,7 @@ fn score_line(
         push_json_string(&mut out, account);
         out.push(',');
     }
+    let campaign_at = out.len();
     let label_name = model.labels().get(label).map_or("", String::as_str);
     if flagged && options.explain > 0 {
         let score = crate::model::Score {
@@ -872,8 +908,15 @@ fn score_line(
         text: out,
         line_end,
         fields,
+        campaign_at,
+        line: line_no,
         label,
         flagged,
+        signature: if flagged {
+            *ws.signature()
+        } else {
+            Signature::default()
+        },
     }
 }
 
@@ -904,10 +947,13 @@ impl Sink<'_, '_, '_, '_> {
                     text,
                     line_end,
                     fields,
+                    campaign_at,
+                    line: line_no,
                     label,
                     flagged,
+                    signature,
                 } => {
-                    let [account, platform, time] =
+                    let [account, platform, time, id] =
                         fields.map(|span| span.and_then(|(start, end)| text.get(start..end)));
                     let line = text.get(..line_end).unwrap_or_default();
                     summary.scored += 1;
@@ -922,7 +968,18 @@ impl Sink<'_, '_, '_, '_> {
                         }
                     }
                     self.counts.add(label, flagged, account, platform, time);
-                    if flagged || !self.only_flagged {
+                    let campaign = flagged
+                        .then(|| self.counts.campaign_of(line_no, &signature))
+                        .flatten();
+                    if let Some(campaign) = campaign {
+                        let id = id.unwrap_or_default();
+                        self.counts.add_to_campaign(campaign, id, account, time);
+                        let (head, tail) = line.split_at_checked(campaign_at).unwrap_or((line, ""));
+                        self.output.write_all(head.as_bytes())?;
+                        write!(self.output, "\"campaign\":{campaign},")?;
+                        self.output.write_all(tail.as_bytes())?;
+                        self.output.write_all(b"\n")?;
+                    } else if flagged || !self.only_flagged {
                         self.output.write_all(line.as_bytes())?;
                         self.output.write_all(b"\n")?;
                     }
@@ -1075,18 +1132,32 @@ pub fn score_stream_resumed(
     };
     let chunk_lines = options.chunk_lines.max(1);
     let mut source = Source::new(input, options)?;
+    let columns = source.columns().cloned();
+    let columns = columns.as_ref();
+    // Campaigns rebuilt from the earlier output lack their first posts' sketches: those
+    // posts are scored again as they are skipped, so that later posts join the same
+    // campaigns as in an uninterrupted run.
+    let unsketched: std::collections::HashSet<u64> =
+        counts.unsketched_campaigns().into_iter().collect();
     let mut skipped = Vec::new();
+    let mut ws = Workspace::default();
     for _ in 0..summary.resumed_after {
         skipped.clear();
-        if source.next(options.max_line_bytes, &mut skipped)?.is_none() {
+        let Some(record) = source.next(options.max_line_bytes, &mut skipped)? else {
             return Err(Error::invalid(format!(
                 "cannot resume after record {}: the input ends before it",
                 summary.resumed_after
             )));
+        };
+        if unsketched.contains(&record.0) {
+            if let Outcome::Scored {
+                line, signature, ..
+            } = score_line(model, options, columns, &mut ws, &record, &skipped)
+            {
+                counts.restore_campaign(line, &signature);
+            }
         }
     }
-    let columns = source.columns().cloned();
-    let columns = columns.as_ref();
     let read_chunk = |source: &mut Source<_>, chunk: &mut Chunk| -> Result<(), Error> {
         chunk.records.clear();
         chunk.bytes.clear();
@@ -1184,13 +1255,19 @@ pub fn counts_builder_from_scored(
             skipped += 1;
             continue;
         };
+        let account = value.get("account").and_then(Value::as_str);
+        let time = value.get("time").and_then(Value::as_str);
         builder.add(
             label,
             flagged,
-            value.get("account").and_then(Value::as_str),
+            account,
             value.get("platform").and_then(Value::as_str),
-            value.get("time").and_then(Value::as_str),
+            time,
         );
+        if let (true, Some(campaign)) = (flagged, value.get("campaign").and_then(Value::as_u64)) {
+            let id = value.get("id").and_then(Value::as_str).unwrap_or_default();
+            builder.add_to_campaign(campaign, id, account, time);
+        }
     }
     Ok((builder, skipped))
 }

@@ -1,0 +1,483 @@
+//! Near-duplicate campaigns: flagged posts that share most of their n-grams, grouped as
+//! they stream past, so that a reviewer sees one campaign of 300 copies instead of 300 posts.
+//!
+//! Each post's set of n-gram buckets (the very features the model scores) is sketched by
+//! one-permutation MinHash (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012):
+//! each bucket is mixed once, the top bits pick one of [`SIGNATURE_BINS`] bins, and each bin
+//! keeps its smallest value. The share of bins two signatures agree on, among the bins
+//! either one fills, estimates the Jaccard similarity of the two sets. Candidates are
+//! found by locality-sensitive hashing over bands of four bins (eight bands), then checked
+//! against the campaign's first post: a post joins the oldest campaign at or above
+//! [`CampaignOptions::min_similarity`] (so copies of one text always share one), else it
+//! starts one.
+//!
+//! Memory stays bounded on any dump: at most [`CampaignOptions::max_campaigns`] campaigns
+//! are live, and when a new one would pass that, the oldest campaign still holding one post
+//! is forgotten; when every live campaign holds two or more, a post that matches none is
+//! left ungrouped ([`crate::CleanupCounts::ungrouped_posts`]). Everything runs in input order
+//! on one thread, so the campaigns are the same with any number of scoring threads.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+/// Bins of a [`Signature`].
+pub const SIGNATURE_BINS: usize = 32;
+const ROWS: usize = 4;
+/// Account hashes kept per campaign to count its distinct accounts.
+const ACCOUNT_SKETCH: usize = 64;
+const EMPTY_BIN: u32 = u32::MAX;
+
+/// A MinHash sketch of a post's n-gram buckets (see the module docs).
+///
+/// ```
+/// use rumor_triage::{campaigns::Signature, features::token_hash};
+/// // Buckets are the top bits of n-gram hashes (here of made-up n-grams, 2^20 buckets).
+/// let bucket = |i: u32| (token_hash(&i.to_string(), 0) >> 44) as u32;
+/// let (mut a, mut b) = (Signature::default(), Signature::default());
+/// (0..200).for_each(|i| a.add(bucket(i)));
+/// (0..200).for_each(|i| b.add(bucket(i)));
+/// assert_eq!(a.similarity(&b), 1.0);
+/// (1000..1200).for_each(|i| b.add(bucket(i))); // Jaccard similarity now 0.5
+/// assert!(a.similarity(&b) < 0.8);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature([u32; SIGNATURE_BINS]);
+
+impl Default for Signature {
+    fn default() -> Self {
+        Self([EMPTY_BIN; SIGNATURE_BINS])
+    }
+}
+
+impl Signature {
+    /// Adds one n-gram bucket to the sketched set (adding it again changes nothing).
+    ///
+    /// A bucket is already the top bits of a mixed hash of its n-gram, so it serves as its
+    /// own random permutation: its low bits pick the bin and the rest are its value.
+    #[inline]
+    pub fn add(&mut self, bucket: u32) {
+        if let Some(slot) = self.0.get_mut(bucket as usize % SIGNATURE_BINS) {
+            *slot = (*slot).min(bucket / SIGNATURE_BINS as u32);
+        }
+    }
+
+    /// Whether no bucket was added.
+    ///
+    /// ```
+    /// assert!(rumor_triage::campaigns::Signature::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&v| v == EMPTY_BIN)
+    }
+
+    /// The estimated Jaccard similarity of the two sketched sets: bins equal and filled,
+    /// over bins filled in either (0 when both are empty).
+    ///
+    /// ```
+    /// let empty = rumor_triage::campaigns::Signature::default();
+    /// assert_eq!(empty.similarity(&empty), 0.0);
+    /// ```
+    pub fn similarity(&self, other: &Self) -> f32 {
+        let (mut same, mut filled) = (0u32, 0u32);
+        for (&a, &b) in self.0.iter().zip(&other.0) {
+            if a != EMPTY_BIN || b != EMPTY_BIN {
+                filled += 1;
+                same += u32::from(a == b);
+            }
+        }
+        if filled == 0 {
+            0.0
+        } else {
+            same as f32 / filled as f32
+        }
+    }
+
+    /// The keys of the bands that hold at least one filled bin, each tagged with its band.
+    fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0
+            .chunks_exact(ROWS)
+            .enumerate()
+            .filter(|(_, rows)| rows.iter().any(|&v| v != EMPTY_BIN))
+            .map(|(band, rows)| {
+                let pair = |i: usize| {
+                    let at = |j: usize| u64::from(rows.get(j).copied().unwrap_or(EMPTY_BIN));
+                    at(i) << 32 | at(i + 1)
+                };
+                crate::features::mix(crate::features::mix(pair(0) ^ band as u64) ^ pair(2))
+            })
+    }
+}
+
+/// How posts are grouped into campaigns.
+///
+/// ```
+/// let o = rumor_triage::campaigns::CampaignOptions::default();
+/// assert_eq!((o.min_similarity, o.max_campaigns), (0.7, 5_000));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CampaignOptions {
+    /// Estimated Jaccard similarity of n-gram sets at which a post joins a campaign;
+    /// default 0.7 (a retweet with a comment added, a copy with a word changed).
+    pub min_similarity: f32,
+    /// Live campaigns at most; default 5,000 (about 5 MiB of sketches, band keys and
+    /// tallies: peak memory stayed within 10% from a 100,000-post dump to 1,000,000).
+    pub max_campaigns: usize,
+}
+
+impl Default for CampaignOptions {
+    fn default() -> Self {
+        Self {
+            min_similarity: 0.7,
+            max_campaigns: 5_000,
+        }
+    }
+}
+
+/// One campaign in [`crate::CleanupCounts::top_campaigns`].
+///
+/// ```
+/// let c = rumor_triage::campaigns::CampaignCount { campaign: 7, first_id: "p7".into(), posts: 3, accounts: 2, accounts_estimated: false, first_day: "2014-08-09".into(), last_day: "2014-08-10".into() };
+/// assert_eq!(serde_json::to_value(&c).unwrap()["posts"], 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignCount {
+    /// The campaign's id: the input line of its first post.
+    pub campaign: u64,
+    /// The id of its first post.
+    pub first_id: String,
+    /// Its flagged posts.
+    pub posts: u64,
+    /// Distinct accounts among them (posts without an account count as none): exact up to
+    /// 63, beyond that estimated from the 64 smallest account hashes (k minimum values,
+    /// relative error about 1/8), so that a campaign's memory stays fixed.
+    pub accounts: u64,
+    /// Whether `accounts` is the estimate.
+    pub accounts_estimated: bool,
+    /// The earliest and latest day among its posts (`YYYY-MM-DD`; `""` when none has a time).
+    pub first_day: String,
+    /// See `first_day`.
+    pub last_day: String,
+}
+
+/// Distinct values from the `ACCOUNT_SKETCH` smallest of their uniform 32-bit hashes.
+fn distinct_accounts(smallest: &[u32]) -> u64 {
+    match smallest.last() {
+        Some(&largest) if smallest.len() >= ACCOUNT_SKETCH => {
+            ((ACCOUNT_SKETCH as f64 - 1.0) * 4_294_967_296.0 / (f64::from(largest) + 1.0)).round()
+                as u64
+        }
+        _ => smallest.len() as u64,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Campaign {
+    /// The first post's sketch; `None` when rebuilt from scored output, which has no text.
+    signature: Option<Signature>,
+    first_id: String,
+    posts: u64,
+    /// The smallest hashes of its distinct accounts, ascending, at most [`ACCOUNT_SKETCH`]:
+    /// the exact count below that, an estimate ("k minimum values") above.
+    accounts: Vec<u32>,
+    first_day: String,
+    last_day: String,
+}
+
+/// The campaigns of a run so far: the grouping ([`Campaigns::campaign_of`]) and the tallies
+/// ([`Campaigns::add`]), which [`crate::counts::CountsBuilder`] drives.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Campaigns {
+    options: CampaignOptions,
+    /// Boxed, so the table's spare capacity holds pointers, not whole campaigns.
+    campaigns: rustc_hash::FxHashMap<u64, Box<Campaign>>,
+    /// (band key, campaign) of each live campaign's first post, hashed by the key (already a
+    /// mixed hash): a multimap without a vector per key.
+    bands: hashbrown::HashTable<(u64, u64)>,
+    /// Campaigns in the order they began; the front ones that grew past one post are
+    /// dropped as the front is searched for one to forget.
+    young: VecDeque<u64>,
+    /// Live campaigns holding one post.
+    lone: usize,
+}
+
+impl Campaigns {
+    pub(crate) fn new(options: CampaignOptions) -> Self {
+        Self {
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// Forgets the oldest one-post campaign while more than the maximum are live. Both paths
+    /// that tally run it after each post, so campaigns rebuilt from scored output are
+    /// forgotten at the same posts as in the scoring run.
+    fn forget_if_full(&mut self) {
+        while self.campaigns.len() > self.options.max_campaigns && self.lone > 0 {
+            let Some(id) = self.young.pop_front() else {
+                break;
+            };
+            if self.campaigns.get(&id).is_none_or(|c| c.posts != 1) {
+                continue;
+            }
+            self.lone -= 1;
+            if let Some(signature) = self.campaigns.remove(&id).and_then(|c| c.signature) {
+                for key in signature.band_keys() {
+                    self.unband(key, id);
+                }
+            }
+        }
+    }
+
+    /// The campaign of the flagged post on input line `line` with this sketch: the oldest
+    /// live campaign whose first post is at or above the threshold, else a new one
+    /// whose id is `line`, or `None` when the campaigns are full and none can be forgotten.
+    pub(crate) fn campaign_of(&mut self, line: u64, signature: &Signature) -> Option<u64> {
+        let mut best: Option<u64> = None;
+        let mut checked = [u64::MAX; SIGNATURE_BINS / ROWS];
+        for (band, key) in signature.band_keys().enumerate() {
+            for &(_, id) in self.bands.iter_hash(key).filter(|&&(k, _)| k == key) {
+                if checked.contains(&id) {
+                    continue;
+                }
+                if let Some(slot) = checked.get_mut(band) {
+                    *slot = id;
+                }
+                let Some(first) = self.campaigns.get(&id).and_then(|c| c.signature) else {
+                    continue;
+                };
+                // The oldest match, not the closest: copies of one text then always share a
+                // campaign, even when a closer campaign begins between them.
+                let similarity = signature.similarity(&first);
+                if similarity >= self.options.min_similarity && best.is_none_or(|b| id < b) {
+                    best = Some(id);
+                }
+            }
+        }
+        if let Some(id) = best {
+            return Some(id);
+        }
+        if self.campaigns.len() >= self.options.max_campaigns && self.lone == 0 {
+            return None;
+        }
+        self.start(line, Some(*signature));
+        Some(line)
+    }
+
+    /// Records the sketch of a campaign's first post, when a resumed run scores it again.
+    pub(crate) fn restore_signature(&mut self, id: u64, signature: &Signature) {
+        if let Some(c) = self.campaigns.get_mut(&id) {
+            if c.signature.is_none() {
+                c.signature = Some(*signature);
+                for key in signature.band_keys() {
+                    self.band(key, id);
+                }
+            }
+        }
+    }
+
+    /// The live campaigns whose first post's sketch is not known (rebuilt from output).
+    pub(crate) fn unsketched(&self) -> impl Iterator<Item = u64> + '_ {
+        self.campaigns
+            .iter()
+            .filter(|(_, c)| c.signature.is_none())
+            .map(|(&id, _)| id)
+    }
+
+    fn band(&mut self, key: u64, id: u64) {
+        if self.bands.find(key, |&e| e == (key, id)).is_none() {
+            self.bands.insert_unique(key, (key, id), |&(k, _)| k);
+        }
+    }
+
+    fn unband(&mut self, key: u64, id: u64) {
+        if let Ok(entry) = self.bands.find_entry(key, |&e| e == (key, id)) {
+            entry.remove();
+        }
+    }
+
+    fn start(&mut self, id: u64, signature: Option<Signature>) {
+        if let Some(signature) = &signature {
+            for key in signature.band_keys() {
+                self.band(key, id);
+            }
+        }
+        self.campaigns.insert(
+            id,
+            Box::new(Campaign {
+                signature,
+                first_id: String::new(),
+                posts: 0,
+                accounts: Vec::new(),
+                first_day: String::new(),
+                last_day: String::new(),
+            }),
+        );
+    }
+
+    /// Tallies one flagged post of campaign `id` (from [`Campaigns::campaign_of`], or read
+    /// back from scored output).
+    pub(crate) fn add(&mut self, id: u64, post_id: &str, account: Option<u32>, day: &str) {
+        if !self.campaigns.contains_key(&id) {
+            self.start(id, None);
+        }
+        let Some(c) = self.campaigns.get_mut(&id) else {
+            return;
+        };
+        match c.posts {
+            0 => {
+                c.first_id = post_id.to_owned();
+                c.first_day = day.to_owned();
+                c.last_day = day.to_owned();
+                self.young.push_back(id);
+                self.lone += 1;
+            }
+            1 => self.lone -= 1,
+            _ => {}
+        }
+        if c.posts > 0 && !day.is_empty() {
+            if c.first_day.is_empty() || day < c.first_day.as_str() {
+                c.first_day = day.to_owned();
+            }
+            if day > c.last_day.as_str() {
+                c.last_day = day.to_owned();
+            }
+        }
+        c.posts += 1;
+        if let Some(account) = account {
+            let hash = (crate::features::mix(u64::from(account)) >> 32) as u32;
+            if let Err(at) = c.accounts.binary_search(&hash) {
+                if at < ACCOUNT_SKETCH {
+                    // Drop the largest first, so the vector never grows past the sketch.
+                    if c.accounts.len() == ACCOUNT_SKETCH {
+                        c.accounts.pop();
+                    }
+                    c.accounts.insert(at, hash);
+                }
+            }
+        }
+        self.forget_if_full();
+    }
+
+    /// Campaigns of two or more posts, the posts in them, and the `top` largest (ties to
+    /// the oldest).
+    pub(crate) fn finish(&self, top: usize) -> (u64, u64, Vec<CampaignCount>) {
+        let mut many: Vec<(&u64, &Campaign)> = self
+            .campaigns
+            .iter()
+            .filter(|(_, c)| c.posts >= 2)
+            .map(|(id, c)| (id, &**c))
+            .collect();
+        let posts = many.iter().map(|(_, c)| c.posts).sum();
+        let count = many.len() as u64;
+        many.sort_by(|(a, ca), (b, cb)| cb.posts.cmp(&ca.posts).then(a.cmp(b)));
+        let top = many
+            .into_iter()
+            .take(top)
+            .map(|(&campaign, c)| CampaignCount {
+                campaign,
+                first_id: c.first_id.clone(),
+                posts: c.posts,
+                accounts: distinct_accounts(&c.accounts),
+                accounts_estimated: c.accounts.len() >= ACCOUNT_SKETCH,
+                first_day: c.first_day.clone(),
+                last_day: c.last_day.clone(),
+            })
+            .collect();
+        (count, posts, top)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sketch of made-up n-grams `ids`, hashed into 2^20 buckets as n-grams are.
+    fn sketch(ids: impl IntoIterator<Item = u32>) -> Signature {
+        let mut s = Signature::default();
+        ids.into_iter()
+            .for_each(|i| s.add((crate::features::mix(u64::from(i)) >> 44) as u32));
+        s
+    }
+
+    #[test]
+    fn the_account_count_is_exact_below_the_sketch_and_close_above() {
+        let mut c = Campaigns::new(CampaignOptions::default());
+        for account in 0..50u32 {
+            c.add(9, "p", Some(account), "");
+            c.add(9, "p", Some(account), "");
+        }
+        assert_eq!(c.finish(1).2[0].accounts, 50);
+        for account in 50..5000u32 {
+            c.add(9, "p", Some(account), "");
+        }
+        let top = &c.finish(1).2[0];
+        assert!(top.accounts_estimated);
+        assert!((4000..6000).contains(&top.accounts), "{}", top.accounts);
+    }
+
+    #[test]
+    fn the_estimate_follows_the_jaccard_similarity() {
+        // Sets of 300 buckets overlapping in 300 - d: Jaccard (300 - d) / (300 + d).
+        for d in [0u32, 30, 100, 200] {
+            let a = sketch(0..300);
+            let b = sketch(d..300 + d);
+            let jaccard = (300 - d) as f32 / (300 + d) as f32;
+            let estimate = a.similarity(&b);
+            assert!(
+                (estimate - jaccard).abs() < 0.2,
+                "d = {d}: estimate {estimate}, Jaccard {jaccard}"
+            );
+        }
+    }
+
+    #[test]
+    fn near_copies_join_the_first_and_others_start_their_own() {
+        let mut c = Campaigns::new(CampaignOptions::default());
+        let first = sketch(0..200);
+        assert_eq!(c.campaign_of(1, &first), Some(1));
+        c.add(1, "a", Some(0), "2014-01-02");
+        let copy = sketch(3..203);
+        assert_eq!(c.campaign_of(2, &copy), Some(1));
+        c.add(1, "b", Some(1), "2014-01-01");
+        let other = sketch(5000..5200);
+        assert_eq!(c.campaign_of(3, &other), Some(3));
+        c.add(3, "c", Some(1), "");
+        let (count, posts, top) = c.finish(10);
+        assert_eq!((count, posts), (1, 2));
+        assert_eq!(
+            (
+                top[0].accounts,
+                top[0].first_day.as_str(),
+                top[0].last_day.as_str()
+            ),
+            (2, "2014-01-01", "2014-01-02")
+        );
+    }
+
+    #[test]
+    fn the_oldest_lone_post_is_forgotten_when_the_campaigns_are_full() {
+        let options = CampaignOptions {
+            max_campaigns: 2,
+            ..CampaignOptions::default()
+        };
+        let mut c = Campaigns::new(options);
+        let lone = sketch(0..100);
+        let first = sketch(5000..5100);
+        for (line, s) in [(1, &lone), (2, &first), (3, &first)] {
+            let id = c.campaign_of(line, s).unwrap();
+            c.add(id, "x", None, "");
+        }
+        // A third campaign forgets the lone one.
+        let other = sketch(9000..9100);
+        let id = c.campaign_of(4, &other).unwrap();
+        c.add(id, "y", None, "");
+        assert_eq!(c.campaigns.len(), 2);
+        assert!(!c.campaigns.contains_key(&1));
+        // Once both live campaigns hold two posts, a new text stays ungrouped.
+        assert_eq!(c.campaign_of(5, &other), Some(4));
+        c.add(4, "z", None, "");
+        assert_eq!(c.campaign_of(6, &lone), None);
+        assert_eq!(c.campaign_of(7, &first), Some(2));
+    }
+}

@@ -1,0 +1,131 @@
+//! Near-duplicate campaigns on the real posts of `../shared/data`: copies of one text land in
+//! one campaign, and a campaign's posts share most of their n-grams.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rumor_triage::{Labeled, Model, Post};
+
+/// The weibo-ced and pheme posts, with their `dup_group` (the smallest id among records
+/// whose text is identical after normalization).
+fn posts(dir: &std::path::Path) -> Vec<(Post, String)> {
+    let mut out = Vec::new();
+    for set in ["weibo-ced", "pheme"] {
+        for split in ["train", "test"] {
+            let path = dir.join(set).join(format!("{split}.jsonl"));
+            for line in std::fs::read_to_string(path).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let post = Post {
+                    id: format!("{set}/{}", v["id"].as_str().unwrap()),
+                    text: v["text"].as_str().unwrap().to_owned(),
+                    ..Default::default()
+                };
+                out.push((post, format!("{set}/{}", v["dup_group"].as_str().unwrap())));
+            }
+        }
+    }
+    out
+}
+
+/// The campaign of each flagged post, by the library's batch path, as positions in `labeled`.
+fn campaigns_of(model: &Model, labeled: &[Labeled]) -> Vec<Option<u64>> {
+    let mut counts = rumor_triage::counts::CountsBuilder::new(10);
+    let mut ws = rumor_triage::Workspace::default();
+    (1u64..)
+        .zip(labeled)
+        .map(|(line, l)| {
+            if !l.score.flagged {
+                return None;
+            }
+            model.score_with(&l.post.text, &mut ws, None).unwrap();
+            let campaign = counts.campaign_of(line, ws.signature())?;
+            counts.add_to_campaign(campaign, &l.post.id, None, None);
+            Some(campaign)
+        })
+        .collect()
+}
+
+#[test]
+fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
+    let Some(dir) = common::data_or_skip("exact_duplicates_share_a_campaign") else {
+        return;
+    };
+    let model = Model::load_default().unwrap();
+    let (posts, groups): (Vec<Post>, Vec<String>) = posts(&dir).into_iter().unzip();
+    let labeled = model.label_batch(posts).unwrap();
+    let campaigns = campaigns_of(&model, &labeled);
+
+    // Every duplicate group's flagged posts are in one campaign.
+    let mut by_group: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for (group, campaign) in groups.iter().zip(&campaigns) {
+        if let Some(c) = campaign {
+            by_group.entry(group).or_default().insert(*c);
+        }
+    }
+    let split: Vec<_> = by_group.iter().filter(|(_, c)| c.len() > 1).collect();
+    let flagged_groups = by_group.len();
+    assert!(
+        split.is_empty(),
+        "duplicate groups split across campaigns: {split:?}"
+    );
+
+    // A campaign's posts share most of their n-grams with its first post: their token sets
+    // (the crate's own tokens) overlap by half or more, Jaccard, for 95% of them.
+    let tokens = |text: &str| -> BTreeSet<String> {
+        let mut set = BTreeSet::new();
+        let fast = match model.tokenizer() {
+            rumor_triage::text::TokenizerBackend::Builtin(fast) => fast,
+            _ => panic!("the shipped model uses the built-in tokenizer"),
+        };
+        fast.tokens(text, &mut Default::default(), |t| {
+            set.insert(t.to_owned());
+        });
+        set
+    };
+    let mut first: BTreeMap<u64, usize> = BTreeMap::new();
+    let (mut members, mut close) = (0usize, 0usize);
+    for (i, campaign) in campaigns.iter().enumerate() {
+        let Some(c) = campaign else { continue };
+        let &mut f = first.entry(*c).or_insert(i);
+        if f == i {
+            continue;
+        }
+        let (a, b) = (tokens(&labeled[f].post.text), tokens(&labeled[i].post.text));
+        let jaccard = a.intersection(&b).count() as f64 / a.union(&b).count().max(1) as f64;
+        members += 1;
+        close += usize::from(jaccard >= 0.5);
+    }
+    println!(
+        "{flagged_groups} duplicate groups with flagged posts; {members} posts joined a campaign, {close} of them with token Jaccard >= 0.5 to its first post"
+    );
+    assert!(
+        members > 0,
+        "the data has duplicate texts, so some campaign has two posts"
+    );
+    assert!(
+        close * 100 >= members * 95,
+        "{close} of {members} campaign posts are near copies"
+    );
+}
+
+#[test]
+fn scored_output_rebuilds_the_campaigns_of_the_run() {
+    let Some(dir) = common::data_or_skip("scored_output_rebuilds_the_campaigns") else {
+        return;
+    };
+    let model = Model::load_default().unwrap();
+    let input = std::fs::read(dir.join("weibo-ced/train.jsonl")).unwrap();
+    let mut doubled = input.clone();
+    doubled.extend_from_slice(&input); // every post twice: a campaign per flagged text
+    let mut out = Vec::new();
+    let options = rumor_triage::triage::StreamOptions::default();
+    let summary =
+        rumor_triage::triage::score_stream(&model, &doubled[..], &mut out, None, &options).unwrap();
+    let (rebuilt, skipped) = rumor_triage::triage::counts_from_scored(&out[..], 20).unwrap();
+    assert_eq!(skipped, 0);
+    assert_eq!(summary.counts, rebuilt);
+    assert!(summary.counts.campaigns > 0);
+    assert_eq!(summary.counts.ungrouped_posts, 0);
+    assert!(summary.counts.campaign_posts >= summary.counts.flagged * 9 / 10);
+}
