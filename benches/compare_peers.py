@@ -80,6 +80,7 @@ def main():
     commands = {
         "rumor-triage score, 1 thread (raw JSONL)": ours + ["--threads", "1"],
         "rumor-triage score, 2 threads (raw JSONL)": ours + ["--threads", "2"],
+        "rumor-triage score --no-campaigns, 1 thread (raw JSONL)": ours + ["--threads", "1", "--no-campaigns"],
         "fastText predict-prob (pre-tokenized)": ["fasttext", "predict-prob", str(d / "ft.bin"),
                                                   str(d / "dump.ft.txt")],
         "Vowpal Wabbit -t (pre-tokenized)": [sys.executable, "-m", "vowpalwabbit", "-t", "-i",

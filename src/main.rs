@@ -260,6 +260,10 @@ enum Command {
         /// Only write flagged posts.
         #[arg(long)]
         only_flagged: bool,
+        /// Do not group flagged posts into near-duplicate campaigns (no `campaign` field, no
+        /// campaigns in the counts; about a fifth faster).
+        #[arg(long)]
+        no_campaigns: bool,
         /// Add the top K n-grams to each flagged line.
         #[arg(long, default_value_t = 0)]
         explain: usize,
@@ -705,6 +709,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             summary,
             threshold,
             only_flagged,
+            no_campaigns,
             explain,
             max_line_bytes,
             threads,
@@ -724,6 +729,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 max_line_bytes,
                 threshold,
                 only_flagged,
+                campaigns: !no_campaigns,
                 explain,
                 ..StreamOptions::default()
             };

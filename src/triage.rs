@@ -215,6 +215,9 @@ pub struct StreamOptions {
     pub explain: usize,
     /// Accounts kept in the counts (default 20).
     pub top_accounts: usize,
+    /// Group flagged posts into near-duplicate campaigns ([`crate::campaigns`]; default
+    /// true). The grouping costs about a fifth of one-thread scoring time.
+    pub campaigns: bool,
 }
 
 impl Default for StreamOptions {
@@ -228,6 +231,7 @@ impl Default for StreamOptions {
             only_flagged: false,
             explain: 0,
             top_accounts: 20,
+            campaigns: true,
         }
     }
 }
@@ -475,10 +479,6 @@ fn push_json_number(out: &mut String, x: f64) {
     }
 }
 
-#[allow(
-    clippy::large_enum_variant,
-    reason = "nearly every outcome is Scored; boxing its sketch would allocate once per flagged post"
-)]
 enum Outcome {
     Scored {
         /// The output line, then the account, platform and time that the counts need, in
@@ -494,8 +494,9 @@ enum Outcome {
         /// Index into the model's labels.
         label: usize,
         flagged: bool,
-        /// The n-gram sketch of a flagged post, for its campaign.
-        signature: Signature,
+        /// The n-gram sketch of a flagged post, for its campaign: boxed, so that the
+        /// chunk's outcomes stay small for the unflagged majority.
+        signature: Option<Box<Signature>>,
     },
     Rejected {
         line: String,
@@ -912,11 +913,7 @@ fn score_line(
         line: line_no,
         label,
         flagged,
-        signature: if flagged {
-            *ws.signature()
-        } else {
-            Signature::default()
-        },
+        signature: (flagged && options.campaigns).then(|| Box::new(*ws.signature())),
     }
 }
 
@@ -929,6 +926,7 @@ struct Sink<'a, 'o, 'r, 'p> {
     output: &'a mut (dyn Write + 'o),
     rejects: Option<&'a mut (dyn Write + 'r)>,
     only_flagged: bool,
+    campaigns: bool,
     progress: &'a mut (dyn FnMut(&Summary) + 'p),
 }
 
@@ -968,9 +966,9 @@ impl Sink<'_, '_, '_, '_> {
                         }
                     }
                     self.counts.add(label, flagged, account, platform, time);
-                    let campaign = flagged
-                        .then(|| self.counts.campaign_of(line_no, &signature))
-                        .flatten();
+                    let campaign = signature
+                        .filter(|_| flagged && self.campaigns)
+                        .and_then(|s| self.counts.campaign_of(line_no, &s));
                     if let Some(campaign) = campaign {
                         let id = id.unwrap_or_default();
                         self.counts.add_to_campaign(campaign, id, account, time);
@@ -1151,7 +1149,9 @@ pub fn score_stream_resumed(
         };
         if unsketched.contains(&record.0) {
             if let Outcome::Scored {
-                line, signature, ..
+                line,
+                signature: Some(signature),
+                ..
             } = score_line(model, options, columns, &mut ws, &record, &skipped)
             {
                 counts.restore_campaign(line, &signature);
@@ -1185,6 +1185,7 @@ pub fn score_stream_resumed(
         output,
         rejects,
         only_flagged: options.only_flagged,
+        campaigns: options.campaigns,
         progress,
     };
     // With more than one worker, chunk n is scored while this thread writes chunk n − 1
