@@ -2,9 +2,9 @@
 //! they stream past, so that a reviewer sees one campaign of 300 copies instead of 300 posts.
 //!
 //! Each post's set of n-gram buckets (the very features the model scores) is sketched by
-//! one-permutation MinHash (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012):
-//! each bucket is mixed once, the top bits pick one of [`SIGNATURE_BINS`] bins, and each bin
-//! keeps its smallest value. The share of bins two signatures agree on, among the bins
+//! one-permutation MinHash (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012): a
+//! bucket is already a hash of its n-gram, so its low bits pick one of [`SIGNATURE_BINS`]
+//! bins, and each bin keeps the smallest of the rest. The share of bins two signatures agree on, among the bins
 //! either one fills, estimates the Jaccard similarity of the two sets. Candidates are
 //! found by locality-sensitive hashing over bands of four bins (eight bands), then checked
 //! against the campaign's first post: a post joins the oldest campaign at or above
@@ -234,14 +234,16 @@ impl Campaigns {
     /// whose id is `line`, or `None` when the campaigns are full and none can be forgotten.
     pub(crate) fn campaign_of(&mut self, line: u64, signature: &Signature) -> Option<u64> {
         let mut best: Option<u64> = None;
-        let mut checked = [u64::MAX; SIGNATURE_BINS / ROWS];
-        for (band, key) in signature.band_keys().enumerate() {
+        // The first few campaigns compared, so that one found in several bands is compared once.
+        let (mut compared, mut n) = ([u64::MAX; 8], 0);
+        for key in signature.band_keys() {
             for &(_, id) in self.bands.iter_hash(key).filter(|&&(k, _)| k == key) {
-                if checked.contains(&id) {
+                if compared.contains(&id) {
                     continue;
                 }
-                if let Some(slot) = checked.get_mut(band) {
+                if let Some(slot) = compared.get_mut(n) {
                     *slot = id;
+                    n += 1;
                 }
                 let Some(first) = self.campaigns.get(&id).and_then(|c| c.signature) else {
                     continue;
