@@ -353,7 +353,7 @@ enum Command {
         /// Scored JSONL, or - for stdin.
         #[arg(default_value = "-")]
         input: String,
-        /// Accounts to list.
+        /// Accounts and campaigns to list (the largest first).
         #[arg(long, default_value_t = 20)]
         top: usize,
     },
