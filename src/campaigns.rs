@@ -4,12 +4,12 @@
 //! Each post's set of n-gram buckets (the very features the model scores) is sketched by
 //! one-permutation MinHash (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012): a
 //! bucket is already a hash of its n-gram, so its low bits pick one of [`SIGNATURE_BINS`]
-//! bins, and each bin keeps the smallest of the rest. The share of bins two signatures agree on, among the bins
-//! either one fills, estimates the Jaccard similarity of the two sets. Candidates are
-//! found by locality-sensitive hashing over bands of four bins (eight bands), then checked
-//! against the campaign's first post: a post joins the oldest campaign at or above
-//! [`CampaignOptions::min_similarity`] (so copies of one text always share one), else it
-//! starts one.
+//! bins, and each bin keeps the smallest of the rest. The share of bins two signatures
+//! agree on, among the bins either one fills, estimates the Jaccard similarity of the two
+//! sets. Candidates are found by locality-sensitive hashing over bands of four bins (eight
+//! bands), then checked against the campaign's first post: a post joins the oldest campaign
+//! at or above [`CampaignOptions::min_similarity`] (so copies of one text always share one),
+//! else it starts one.
 //!
 //! Memory stays bounded on any dump: at most [`CampaignOptions::max_campaigns`] campaigns
 //! are live, and when a new one would pass that, the oldest campaign still holding one post
@@ -60,15 +60,6 @@ impl Signature {
         if let Some(slot) = self.0.get_mut(bucket as usize % SIGNATURE_BINS) {
             *slot = (*slot).min(bucket / SIGNATURE_BINS as u32);
         }
-    }
-
-    /// Whether no bucket was added.
-    ///
-    /// ```
-    /// assert!(rumor_triage::campaigns::Signature::default().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|&v| v == EMPTY_BIN)
     }
 
     /// The estimated Jaccard similarity of the two sketched sets: bins equal and filled,

@@ -124,18 +124,17 @@ struct Account {
 impl AccountTable {
     /// The index of account `name`, if it has been counted.
     fn index_of(&self, name: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(name);
+        self.find(self.hasher.hash_one(name), name)
+    }
+
+    fn find(&self, hash: u64, name: &str) -> Option<usize> {
         let existing = AccountTable::name_in(&self.names, &self.accounts);
         self.index.find(hash, |&i| existing(i) == name).copied()
     }
 
     fn count(&mut self, name: &str, flagged: bool) {
         let hash = self.hasher.hash_one(name);
-        let found = {
-            let existing = AccountTable::name_in(&self.names, &self.accounts);
-            self.index.find(hash, |&i| existing(i) == name).copied()
-        };
-        let i = match found {
+        let i = match self.find(hash, name) {
             Some(i) => i,
             None => {
                 let i = self.accounts.len();

@@ -88,9 +88,8 @@ impl Model {
     ///     .collect();
     /// let counts = model.cleanup_counts(&model.label_batch(posts).unwrap(), 10);
     /// assert_eq!(counts.total, 3);
-    /// if counts.flagged == 3 {
-    ///     assert_eq!((counts.campaigns, counts.top_campaigns[0].accounts), (1, 3));
-    /// }
+    /// assert_eq!(counts.flagged, 3);
+    /// assert_eq!((counts.campaigns, counts.top_campaigns[0].accounts), (1, 3));
     /// ```
     pub fn cleanup_counts(&self, labeled: &[Labeled], top: usize) -> CleanupCounts {
         let signatures: Vec<Option<Signature>> = labeled
@@ -841,7 +840,8 @@ fn score_line(
     // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
     // platform, probability, time.
     // The fields the cleanup counts need, written into the line and again after it.
-    let id_field = Some(id.clone());
+    let grouped = flagged && options.campaigns;
+    let id_field = grouped.then(|| id.clone());
     let counted = [&fields.account, &fields.platform, &fields.time, &id_field];
     let counted_bytes: usize = counted
         .iter()
@@ -913,7 +913,7 @@ fn score_line(
         line: line_no,
         label,
         flagged,
-        signature: (flagged && options.campaigns).then(|| Box::new(*ws.signature())),
+        signature: grouped.then(|| Box::new(*ws.signature())),
     }
 }
 
@@ -926,7 +926,6 @@ struct Sink<'a, 'o, 'r, 'p> {
     output: &'a mut (dyn Write + 'o),
     rejects: Option<&'a mut (dyn Write + 'r)>,
     only_flagged: bool,
-    campaigns: bool,
     progress: &'a mut (dyn FnMut(&Summary) + 'p),
 }
 
@@ -966,9 +965,8 @@ impl Sink<'_, '_, '_, '_> {
                         }
                     }
                     self.counts.add(label, flagged, account, platform, time);
-                    let campaign = signature
-                        .filter(|_| flagged && self.campaigns)
-                        .and_then(|s| self.counts.campaign_of(line_no, &s));
+                    // Only a flagged post scored with campaigns on carries a sketch.
+                    let campaign = signature.and_then(|s| self.counts.campaign_of(line_no, &s));
                     if let Some(campaign) = campaign {
                         let id = id.unwrap_or_default();
                         self.counts.add_to_campaign(campaign, id, account, time);
@@ -1185,7 +1183,6 @@ pub fn score_stream_resumed(
         output,
         rejects,
         only_flagged: options.only_flagged,
-        campaigns: options.campaigns,
         progress,
     };
     // With more than one worker, chunk n is scored while this thread writes chunk n − 1
