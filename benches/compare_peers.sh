@@ -30,4 +30,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$POSTS" ]; then
     python3 benches/make_dump.py --data "$DATA" --train --out "$OUT/train"
     echo "$POSTS" >"$stamp"
 fi
-python3 benches/compare_peers.py --dir "$OUT" --bin target/release/rumor-triage --runs "$RUNS"
+python3 benches/compare_peers.py --dir "$OUT" --data "$DATA" --bin target/release/rumor-triage --runs "$RUNS"
