@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rumor_triage::text::Buffers;
-use rumor_triage::{Model, Workspace};
+use rumor_triage::{Labeled, Model, Post, Workspace};
 
 fn texts() -> Vec<String> {
     let dir = std::env::var_os("RUMOR_TRIAGE_DATA")
@@ -107,6 +107,37 @@ fn hot_path(c: &mut Criterion) {
             }
             total
         })
+    });
+    // The cleanup counts of labeled posts, on one thread: with the sketches `label_batch`
+    // keeps, and as for posts read back from storage, whose flagged ones are scored again.
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    let posts: Vec<Post> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Post {
+            id: i.to_string(),
+            text: t.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let labeled = one_thread
+        .install(|| model.label_batch(posts))
+        .expect("the posts score");
+    let stored: Vec<Labeled> = labeled
+        .iter()
+        .map(|l| Labeled {
+            sketch: None,
+            ..l.clone()
+        })
+        .collect();
+    group.bench_function("cleanup_counts", |b| {
+        b.iter(|| one_thread.install(|| model.cleanup_counts(&labeled, 20).campaigns))
+    });
+    group.bench_function("cleanup_counts_scoring_again", |b| {
+        b.iter(|| one_thread.install(|| model.cleanup_counts(&stored, 20).campaigns))
     });
     group.finish();
 }

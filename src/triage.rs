@@ -50,6 +50,11 @@ pub struct Labeled<P = Post> {
     pub post: P,
     /// Its score.
     pub score: Score,
+    /// The n-gram sketch of a flagged post, kept by [`Model::label_batch`] so that
+    /// [`Model::cleanup_counts`] groups it into campaigns without scoring it again. Not
+    /// serialized: a flagged post read back without one is scored again there.
+    #[serde(skip)]
+    pub sketch: Option<Box<Signature>>,
 }
 
 impl Model {
@@ -70,14 +75,20 @@ impl Model {
             .into_par_iter()
             .map_init(Workspace::default, |ws, post| {
                 let score = self.score_with(&post.text, ws, None)?;
-                Ok(Labeled { post, score })
+                let sketch = score.flagged.then(|| Box::new(*ws.signature()));
+                Ok(Labeled {
+                    post,
+                    score,
+                    sketch,
+                })
             })
             .collect()
     }
 
     /// Aggregates labeled posts into cleanup counts, keeping the `top` busiest accounts and
     /// largest near-duplicate campaigns. A post's campaign id is its 1-based position in
-    /// `labeled`; the flagged posts are sketched again (in parallel) to group them.
+    /// `labeled`. A flagged post is grouped by the sketch [`Model::label_batch`] kept, or,
+    /// when it has none (read back from storage), by scoring it again (in parallel).
     ///
     /// ```
     /// use rumor_triage::{Model, Post};
@@ -97,6 +108,9 @@ impl Model {
             .map_init(Workspace::default, |ws, l| {
                 if !l.score.flagged {
                     return None;
+                }
+                if let Some(sketch) = &l.sketch {
+                    return Some(**sketch);
                 }
                 self.score_with(&l.post.text, ws, None)
                     .ok()

@@ -129,3 +129,45 @@ fn scored_output_rebuilds_the_campaigns_of_the_run() {
     assert_eq!(summary.counts.ungrouped_posts, 0);
     assert!(summary.counts.campaign_posts >= summary.counts.flagged * 9 / 10);
 }
+
+#[test]
+fn the_batch_path_groups_as_the_stream_does_with_or_without_kept_sketches() {
+    let Some(dir) = common::data_or_skip("the_batch_path_groups_as_the_stream_does") else {
+        return;
+    };
+    let model = Model::load_default().unwrap();
+    let input = std::fs::read_to_string(dir.join("weibo-ced/train.jsonl")).unwrap();
+    let doubled = format!("{input}{input}");
+    let mut out = Vec::new();
+    let options = rumor_triage::triage::StreamOptions::default();
+    let streamed =
+        rumor_triage::triage::score_stream(&model, doubled.as_bytes(), &mut out, None, &options)
+            .unwrap()
+            .counts;
+
+    let posts: Vec<Post> = doubled
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            Post {
+                id: v["id"].as_str().unwrap().to_owned(),
+                text: v["text"].as_str().unwrap().to_owned(),
+                time: v["time"].as_str().map(str::to_owned),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let labeled = model.label_batch(posts).unwrap();
+    assert!(labeled
+        .iter()
+        .all(|l| l.sketch.is_some() == l.score.flagged));
+    // Read back from storage, the sketches are gone and the flagged posts are scored again.
+    let stored: Vec<Labeled> =
+        serde_json::from_str(&serde_json::to_string(&labeled).unwrap()).unwrap();
+    assert!(stored.iter().all(|l| l.sketch.is_none()));
+
+    let kept = model.cleanup_counts(&labeled, 20);
+    assert!(kept.campaigns > 0);
+    assert_eq!(kept, streamed);
+    assert_eq!(model.cleanup_counts(&stored, 20), streamed);
+}
