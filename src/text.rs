@@ -984,16 +984,23 @@ impl FastTokenizer {
     }
 }
 
-/// Parses a `tokenizer.json`. The `tokenizers` crate panics on some malformed files (an
-/// `expect` in its decoder deserializer, found by `tests/model.rs` flipping bits in a
-/// model), so the parse runs under `catch_unwind` and such a file becomes an error.
+/// Parses a `tokenizer.json`. The `tokenizers` crate panics when the JSON inside its
+/// `decoder` is malformed (an `expect` in its decoder deserializer, found by
+/// `tests/model.rs` flipping bits in a model), so the bytes are first checked to be JSON at
+/// all, which turns that case into a plain error, and the parse still runs under
+/// `catch_unwind` for anything else of the kind.
 ///
 /// ```
+/// use rumor_triage::text::parse_tokenizer_json;
 /// let json = rumor_triage::text::builtin_tokenizer(&["a".into()]).unwrap().to_string(false).unwrap();
-/// assert!(rumor_triage::text::parse_tokenizer_json(json.as_bytes()).is_ok());
-/// assert!(rumor_triage::text::parse_tokenizer_json(br#"{"decoder":{"type":7}}"#).is_err());
+/// assert!(parse_tokenizer_json(json.as_bytes()).is_ok());
+/// assert!(parse_tokenizer_json(br#"{"decoder":{"type":7}}"#).is_err());
+/// let err = parse_tokenizer_json(br#"{"decoder":{"type":"\q"}}"#).unwrap_err();
+/// assert!(err.to_string().contains("not valid JSON"));
 /// ```
 pub fn parse_tokenizer_json(bytes: &[u8]) -> Result<Tokenizer, Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| Error::invalid(format!("tokenizer.json is not valid JSON: {e}")))?;
     match std::panic::catch_unwind(|| Tokenizer::from_bytes(bytes)) {
         Ok(parsed) => parsed.map_err(Error::Tokenizer),
         Err(_) => Err(Error::invalid(

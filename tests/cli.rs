@@ -452,3 +452,27 @@ fn out_to_a_fifo_or_a_symlink_writes_through_it_and_leaves_it_in_place() {
         "--resume needs regular files"
     );
 }
+
+#[test]
+fn a_malformed_tokenizer_json_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    // Malformed JSON inside the decoder: the `tokenizers` crate panics on this one.
+    let tokenizer = dir.path().join("tokenizer.json");
+    std::fs::write(&tokenizer, br#"{"decoder":{"type":"\q"}}"#).unwrap();
+    let out = bin()
+        .args(["train", "--input"])
+        .arg(seeds())
+        .args(["--label-field", "platform", "--positive", "weibo", "--out"])
+        .arg(dir.path().join("model.rtm"))
+        .arg("--tokenizer")
+        .arg(&tokenizer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tokenizer.json is not valid JSON"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
