@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// Bins of a [`Signature`].
 pub const SIGNATURE_BINS: usize = 32;
 const ROWS: usize = 4;
+const BANDS: usize = SIGNATURE_BINS / ROWS;
 /// Account hashes kept per campaign to count its distinct accounts.
 const ACCOUNT_SKETCH: usize = 64;
 const EMPTY_BIN: u32 = u32::MAX;
@@ -100,6 +101,111 @@ impl Signature {
     }
 }
 
+/// The band keys of the first posts' sketches, each with where its sketch is: a multimap
+/// in one open-addressing table (linear probing, at most half full), so that a post's
+/// eight slots can be prefetched before any is read. A key is already a mixed hash, so its
+/// low bits pick the slot.
+#[derive(Debug, Clone, Default)]
+struct BandTable {
+    /// (key, first) or [`NO_FIRST`] in `first` for an empty slot; the length a power of two.
+    slots: Vec<(u64, u32)>,
+    len: usize,
+}
+
+const NO_FIRST: u32 = u32::MAX;
+
+impl BandTable {
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    fn home(&self, key: u64) -> usize {
+        key as usize & self.mask()
+    }
+
+    fn prefetch(&self, key: u64) {
+        if let Some(slot) = self.slots.get(self.home(key)) {
+            crate::features::prefetch(slot);
+        }
+    }
+
+    /// Calls `found` with every entry stored under `key`.
+    fn for_each(&self, key: u64, mut found: impl FnMut(u32)) {
+        let mut at = self.home(key);
+        while let Some(&(k, first)) = self.slots.get(at) {
+            if first == NO_FIRST {
+                return;
+            }
+            if k == key {
+                found(first);
+            }
+            at = (at + 1) & self.mask();
+        }
+    }
+
+    fn insert(&mut self, key: u64, first: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mut at = self.home(key);
+        while let Some(slot) = self.slots.get_mut(at) {
+            if slot.1 == NO_FIRST {
+                *slot = (key, first);
+                self.len += 1;
+                return;
+            }
+            if *slot == (key, first) {
+                return;
+            }
+            at = (at + 1) & self.mask();
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.slots, vec![(0, NO_FIRST); size]);
+        self.len = 0;
+        for (key, first) in old.into_iter().filter(|&(_, f)| f != NO_FIRST) {
+            self.insert(key, first);
+        }
+    }
+
+    /// Removes entry (`key`, `first`), then moves later entries of the probe run back into
+    /// the gap so that every lookup still finds them (deletion without tombstones).
+    fn remove(&mut self, key: u64, first: u32) {
+        let mask = self.mask();
+        let mut at = self.home(key);
+        loop {
+            match self.slots.get(at) {
+                Some(&entry) if entry == (key, first) => break,
+                Some(&(_, f)) if f != NO_FIRST => at = (at + 1) & mask,
+                _ => return,
+            }
+        }
+        let mut gap = at;
+        let mut next = (gap + 1) & mask;
+        while let Some(&(k, f)) = self.slots.get(next) {
+            if f == NO_FIRST {
+                break;
+            }
+            // The entry may move back to the gap unless its home lies after the gap,
+            // within the stretch from the gap to it (cyclically).
+            let home = self.home(k);
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(gap) & mask) {
+                if let Some(slot) = self.slots.get_mut(gap) {
+                    *slot = (k, f);
+                }
+                gap = next;
+            }
+            next = (next + 1) & mask;
+        }
+        if let Some(slot) = self.slots.get_mut(gap) {
+            *slot = (0, NO_FIRST);
+        }
+        self.len -= 1;
+    }
+}
+
 /// How posts are grouped into campaigns.
 ///
 /// ```
@@ -164,8 +270,9 @@ fn distinct_accounts(smallest: &[u32]) -> u64 {
 
 #[derive(Debug, Clone)]
 struct Campaign {
-    /// The first post's sketch; `None` when rebuilt from scored output, which has no text.
-    signature: Option<Signature>,
+    /// Where the first post's sketch is in [`Campaigns::firsts`]; `None` when rebuilt from
+    /// scored output, which has no text.
+    first: Option<u32>,
     first_id: String,
     posts: u64,
     /// The smallest hashes of its distinct accounts, ascending, at most [`ACCOUNT_SKETCH`]:
@@ -182,9 +289,12 @@ pub(crate) struct Campaigns {
     options: CampaignOptions,
     /// Boxed, so the table's spare capacity holds pointers, not whole campaigns.
     campaigns: rustc_hash::FxHashMap<u64, Box<Campaign>>,
-    /// (band key, campaign) of each live campaign's first post, hashed by the key (already a
-    /// mixed hash): a multimap without a vector per key.
-    bands: hashbrown::HashTable<(u64, u64)>,
+    /// The first posts' sketches with their campaigns, side by side, so that comparing a
+    /// post with a candidate reads one record; freed records are reused.
+    firsts: Vec<(u64, Signature)>,
+    free_firsts: Vec<u32>,
+    /// The band keys of every sketch in `firsts`, pointing at it.
+    bands: BandTable,
     /// Campaigns in the order they began; the front ones that grew past one post are
     /// dropped as the front is searched for one to forget.
     young: VecDeque<u64>,
@@ -212,10 +322,8 @@ impl Campaigns {
                 continue;
             }
             self.lone -= 1;
-            if let Some(signature) = self.campaigns.remove(&id).and_then(|c| c.signature) {
-                for key in signature.band_keys() {
-                    self.unband(key, id);
-                }
+            if let Some(first) = self.campaigns.remove(&id).and_then(|c| c.first) {
+                self.drop_first(first);
             }
         }
     }
@@ -224,28 +332,29 @@ impl Campaigns {
     /// live campaign whose first post is at or above the threshold, else a new one
     /// whose id is `line`, or `None` when the campaigns are full and none can be forgotten.
     pub(crate) fn campaign_of(&mut self, line: u64, signature: &Signature) -> Option<u64> {
+        let mut keys = [0u64; BANDS];
+        let mut n = 0;
+        for (slot, key) in keys.iter_mut().zip(signature.band_keys()) {
+            *slot = key;
+            n += 1;
+        }
+        let keys = keys.get(..n).unwrap_or_default();
+        // Ask for every band's slot before reading any: their cache misses overlap.
+        keys.iter().for_each(|&key| self.bands.prefetch(key));
         let mut best: Option<u64> = None;
-        // The first few campaigns compared, so that one found in several bands is compared once.
-        let (mut compared, mut n) = ([u64::MAX; 8], 0);
-        for key in signature.band_keys() {
-            for &(_, id) in self.bands.iter_hash(key).filter(|&&(k, _)| k == key) {
-                if compared.contains(&id) {
-                    continue;
-                }
-                if let Some(slot) = compared.get_mut(n) {
-                    *slot = id;
-                    n += 1;
-                }
-                let Some(first) = self.campaigns.get(&id).and_then(|c| c.signature) else {
-                    continue;
+        for &key in keys {
+            self.bands.for_each(key, |first| {
+                let Some((id, sketch)) = self.firsts.get(first as usize) else {
+                    return;
                 };
                 // The oldest match, not the closest: copies of one text then always share a
                 // campaign, even when a closer campaign begins between them.
-                let similarity = signature.similarity(&first);
-                if similarity >= self.options.min_similarity && best.is_none_or(|b| id < b) {
-                    best = Some(id);
+                if best.is_none_or(|b| *id < b)
+                    && signature.similarity(sketch) >= self.options.min_similarity
+                {
+                    best = Some(*id);
                 }
-            }
+            });
         }
         if let Some(id) = best {
             return Some(id);
@@ -259,12 +368,10 @@ impl Campaigns {
 
     /// Records the sketch of a campaign's first post, when a resumed run scores it again.
     pub(crate) fn restore_signature(&mut self, id: u64, signature: &Signature) {
-        if let Some(c) = self.campaigns.get_mut(&id) {
-            if c.signature.is_none() {
-                c.signature = Some(*signature);
-                for key in signature.band_keys() {
-                    self.band(key, id);
-                }
+        if self.campaigns.get(&id).is_some_and(|c| c.first.is_none()) {
+            let first = self.keep_first(id, signature);
+            if let Some(c) = self.campaigns.get_mut(&id) {
+                c.first = Some(first);
             }
         }
     }
@@ -273,32 +380,45 @@ impl Campaigns {
     pub(crate) fn unsketched(&self) -> impl Iterator<Item = u64> + '_ {
         self.campaigns
             .iter()
-            .filter(|(_, c)| c.signature.is_none())
+            .filter(|(_, c)| c.first.is_none())
             .map(|(&id, _)| id)
     }
 
-    fn band(&mut self, key: u64, id: u64) {
-        if self.bands.find(key, |&e| e == (key, id)).is_none() {
-            self.bands.insert_unique(key, (key, id), |&(k, _)| k);
+    /// Stores campaign `id`'s first sketch and its band keys; returns where it is.
+    fn keep_first(&mut self, id: u64, signature: &Signature) -> u32 {
+        let first = match self.free_firsts.pop() {
+            Some(free) => {
+                if let Some(slot) = self.firsts.get_mut(free as usize) {
+                    *slot = (id, *signature);
+                }
+                free
+            }
+            None => {
+                self.firsts.push((id, *signature));
+                (self.firsts.len() - 1) as u32
+            }
+        };
+        for key in signature.band_keys() {
+            self.bands.insert(key, first);
         }
+        first
     }
 
-    fn unband(&mut self, key: u64, id: u64) {
-        if let Ok(entry) = self.bands.find_entry(key, |&e| e == (key, id)) {
-            entry.remove();
+    fn drop_first(&mut self, first: u32) {
+        if let Some((_, signature)) = self.firsts.get(first as usize) {
+            for key in signature.band_keys() {
+                self.bands.remove(key, first);
+            }
+            self.free_firsts.push(first);
         }
     }
 
     fn start(&mut self, id: u64, signature: Option<Signature>) {
-        if let Some(signature) = &signature {
-            for key in signature.band_keys() {
-                self.band(key, id);
-            }
-        }
+        let first = signature.map(|s| self.keep_first(id, &s));
         self.campaigns.insert(
             id,
             Box::new(Campaign {
-                signature,
+                first,
                 first_id: String::new(),
                 posts: 0,
                 accounts: Vec::new(),
@@ -391,6 +511,48 @@ mod tests {
         ids.into_iter()
             .for_each(|i| s.add((crate::features::mix(u64::from(i)) >> 44) as u32));
         s
+    }
+
+    #[test]
+    fn the_band_table_finds_what_a_plain_multimap_holds() {
+        // Keys with few distinct low bits make long probe runs that wrap around the table,
+        // which is where removal must move entries back.
+        let mut table = BandTable::default();
+        let mut plain: Vec<(u64, u32)> = Vec::new();
+        let mut state = 7u64;
+        let mut next = || {
+            state = crate::features::mix(state);
+            state
+        };
+        for step in 0..20_000u32 {
+            let key = (next() % 6) << 40 | (next() % 5) | 60;
+            let roll = next() % 3;
+            if roll < 2 || plain.is_empty() {
+                let first = (next() % 50) as u32;
+                table.insert(key, first);
+                if !plain.contains(&(key, first)) {
+                    plain.push((key, first));
+                }
+            } else {
+                let (key, first) = plain.swap_remove((next() as usize) % plain.len());
+                table.remove(key, first);
+            }
+            assert_eq!(table.len, plain.len());
+            if step % 97 == 0 {
+                for probe in plain.iter().map(|&(k, _)| k).chain([1, 61]) {
+                    let mut found = Vec::new();
+                    table.for_each(probe, |f| found.push(f));
+                    found.sort_unstable();
+                    let mut expected: Vec<u32> = plain
+                        .iter()
+                        .filter(|&&(k, _)| k == probe)
+                        .map(|&(_, f)| f)
+                        .collect();
+                    expected.sort_unstable();
+                    assert_eq!(found, expected, "key {probe:#x} at step {step}");
+                }
+            }
+        }
     }
 
     #[test]
