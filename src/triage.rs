@@ -492,6 +492,10 @@ fn push_json_number(out: &mut String, x: f64) {
     }
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every outcome is `Scored`; boxing it would allocate on one thread and free on another"
+)]
 enum Outcome {
     Scored {
         /// The output line, then the account, platform and time that the counts need, in
@@ -507,9 +511,10 @@ enum Outcome {
         /// Index into the model's labels.
         label: usize,
         flagged: bool,
-        /// The n-gram sketch of a flagged post, for its campaign: boxed, so that the
-        /// chunk's outcomes stay small for the unflagged majority.
-        signature: Option<Box<Signature>>,
+        /// The n-gram sketch of a flagged post, for its campaign. Inline, not boxed: a box
+        /// allocated by a scoring thread and freed by the writing one costs an allocator
+        /// lock.
+        signature: Option<Signature>,
     },
     Rejected {
         line: String,
@@ -820,6 +825,7 @@ fn score_line(
     ws: &mut Workspace,
     (line_no, offset, raw): &(u64, u64, Raw),
     bytes: &[u8],
+    mut out: String,
 ) -> Outcome {
     let (line_no, offset) = (*line_no, *offset);
     let extracted = match (raw, columns) {
@@ -862,7 +868,8 @@ fn score_line(
         .filter_map(|f| f.as_ref())
         .map(|f| 2 * f.len())
         .sum();
-    let mut out = String::with_capacity(160 + counted_bytes);
+    out.clear();
+    out.reserve(160 + counted_bytes);
     out.push('{');
     if let Some(account) = &fields.account {
         out.push_str("\"account\":");
@@ -927,7 +934,7 @@ fn score_line(
         line: line_no,
         label,
         flagged,
-        signature: grouped.then(|| Box::new(*ws.signature())),
+        signature: grouped.then(|| *ws.signature()),
     }
 }
 
@@ -941,7 +948,13 @@ struct Sink<'a, 'o, 'r, 'p> {
     rejects: Option<&'a mut (dyn Write + 'r)>,
     only_flagged: bool,
     progress: &'a mut (dyn FnMut(&Summary) + 'p),
+    /// The written outcomes' line buffers, for the next chunk to fill.
+    spare: Vec<String>,
 }
+
+/// A line buffer larger than this is freed after writing instead of kept for reuse, so
+/// that one huge line does not hold its memory for the rest of the run.
+const SPARE_BYTES: usize = 4096;
 
 impl Sink<'_, '_, '_, '_> {
     /// Writes one chunk's outcomes, flushes, counts them read, and reports progress: the
@@ -992,6 +1005,9 @@ impl Sink<'_, '_, '_, '_> {
                     } else if flagged || !self.only_flagged {
                         self.output.write_all(line.as_bytes())?;
                         self.output.write_all(b"\n")?;
+                    }
+                    if text.capacity() <= SPARE_BYTES {
+                        self.spare.push(text);
                     }
                 }
                 Outcome::Rejected { line, reason } => {
@@ -1164,8 +1180,15 @@ pub fn score_stream_resumed(
                 line,
                 signature: Some(signature),
                 ..
-            } = score_line(model, options, columns, &mut ws, &record, &skipped)
-            {
+            } = score_line(
+                model,
+                options,
+                columns,
+                &mut ws,
+                &record,
+                &skipped,
+                String::new(),
+            ) {
                 counts.restore_campaign(line, &signature);
             }
         }
@@ -1181,12 +1204,16 @@ pub fn score_stream_resumed(
         }
         Ok(())
     };
-    let score_chunk = |chunk: &Chunk| -> Vec<Outcome> {
+    // Each post's output line goes into a string the sink gave back from an earlier chunk:
+    // a string allocated by one thread and freed by another costs a lock on the allocator.
+    let score_chunk = |chunk: &Chunk, mut spare: Vec<String>| -> Vec<Outcome> {
+        spare.resize_with(chunk.records.len(), String::new);
         chunk
             .records
             .par_iter()
-            .map_init(Workspace::default, |ws, record| {
-                score_line(model, options, columns, ws, record, &chunk.bytes)
+            .zip(spare)
+            .map_init(Workspace::default, |ws, (record, out)| {
+                score_line(model, options, columns, ws, record, &chunk.bytes, out)
             })
             .collect()
     };
@@ -1198,6 +1225,7 @@ pub fn score_stream_resumed(
         rejects,
         only_flagged: options.only_flagged,
         progress,
+        spare: Vec::new(),
     };
     // With more than one worker, chunk n is scored while this thread writes chunk n − 1
     // and reads chunk n + 1; with one, everything runs in turn on one thread.
@@ -1208,14 +1236,16 @@ pub fn score_stream_resumed(
     while !chunk.records.is_empty() {
         if overlap {
             let mut scored = Vec::new();
+            let spare = std::mem::take(&mut sink.spare);
             rayon::in_place_scope(|scope| {
-                scope.spawn(|_| scored = score_chunk(&chunk));
+                scope.spawn(|_| scored = score_chunk(&chunk, spare));
                 sink.write(std::mem::take(&mut pending))?;
                 read_chunk(&mut source, &mut next)
             })?;
             pending = scored;
         } else {
-            sink.write(score_chunk(&chunk))?;
+            let spare = std::mem::take(&mut sink.spare);
+            sink.write(score_chunk(&chunk, spare))?;
             read_chunk(&mut source, &mut next)?;
         }
         std::mem::swap(&mut chunk, &mut next);
