@@ -109,19 +109,29 @@ fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
     );
 }
 
+/// weibo-ced train with every post twice (a campaign per flagged text), scored by the
+/// streaming path with default options: the input, the scored output and the summary.
+fn stream_weibo_train_twice(
+    model: &Model,
+    dir: &std::path::Path,
+) -> (String, Vec<u8>, rumor_triage::triage::Summary) {
+    let input = std::fs::read_to_string(dir.join("weibo-ced/train.jsonl")).unwrap();
+    let doubled = format!("{input}{input}");
+    let mut out = Vec::new();
+    let options = rumor_triage::triage::StreamOptions::default();
+    let summary =
+        rumor_triage::triage::score_stream(model, doubled.as_bytes(), &mut out, None, &options)
+            .unwrap();
+    (doubled, out, summary)
+}
+
 #[test]
 fn scored_output_rebuilds_the_campaigns_of_the_run() {
     let Some(dir) = common::data_or_skip("scored_output_rebuilds_the_campaigns") else {
         return;
     };
     let model = Model::load_default().unwrap();
-    let input = std::fs::read(dir.join("weibo-ced/train.jsonl")).unwrap();
-    let mut doubled = input.clone();
-    doubled.extend_from_slice(&input); // every post twice: a campaign per flagged text
-    let mut out = Vec::new();
-    let options = rumor_triage::triage::StreamOptions::default();
-    let summary =
-        rumor_triage::triage::score_stream(&model, &doubled[..], &mut out, None, &options).unwrap();
+    let (_, out, summary) = stream_weibo_train_twice(&model, &dir);
     let (rebuilt, skipped) = rumor_triage::triage::counts_from_scored(&out[..], 20).unwrap();
     assert_eq!(skipped, 0);
     assert_eq!(summary.counts, rebuilt);
@@ -136,14 +146,8 @@ fn the_batch_path_groups_as_the_stream_does_with_or_without_kept_sketches() {
         return;
     };
     let model = Model::load_default().unwrap();
-    let input = std::fs::read_to_string(dir.join("weibo-ced/train.jsonl")).unwrap();
-    let doubled = format!("{input}{input}");
-    let mut out = Vec::new();
-    let options = rumor_triage::triage::StreamOptions::default();
-    let streamed =
-        rumor_triage::triage::score_stream(&model, doubled.as_bytes(), &mut out, None, &options)
-            .unwrap()
-            .counts;
+    let (doubled, _, summary) = stream_weibo_train_twice(&model, &dir);
+    let streamed = summary.counts;
 
     let posts: Vec<Post> = doubled
         .lines()
