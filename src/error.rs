@@ -92,6 +92,17 @@ impl Error {
         Error::Invalid(message.into())
     }
 
+    /// Whether this is a write to a closed pipe (`| head`): the reader has all it wants,
+    /// so a command ends quietly instead of reporting a failure.
+    ///
+    /// ```
+    /// let e = rumor_triage::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+    /// assert!(e.is_broken_pipe());
+    /// ```
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stream(io) | Error::Io { source: io, .. } if io.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// Attaches a path to an I/O error.
     ///
     /// ```

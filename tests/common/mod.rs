@@ -3,11 +3,25 @@
 
 use std::path::PathBuf;
 
+/// The repository's top folder (the one with `models/`), from any crate of the workspace.
+pub fn repo_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|dir| dir.join("models/default.rtm").is_file())
+        .unwrap_or(&here)
+        .to_path_buf()
+}
+
+/// The project's seed posts.
+pub fn seeds() -> PathBuf {
+    repo_root().join("seeds/posts.jsonl")
+}
+
 /// The evaluation data directory: `RUMOR_TRIAGE_DATA`, or `../shared/data` beside the repo.
 pub fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("RUMOR_TRIAGE_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+        .unwrap_or_else(|| repo_root().join("../shared/data"));
     if dir.join("MANIFEST.json").is_file() {
         Some(dir)
     } else {

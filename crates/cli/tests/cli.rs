@@ -1,5 +1,6 @@
 //! The command line end to end on the project's own seed posts.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ fn bin() -> Command {
 }
 
 fn seeds() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/posts.jsonl")
+    common::seeds()
 }
 
 fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {

@@ -1,6 +1,6 @@
 //! `eval --plots` draws real PNG and SVG files (cargo feature `plots`).
-#![cfg(feature = "plots")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! Batch scoring: nothing lost, order kept, CSV read like JSONL.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
@@ -172,10 +173,7 @@ fn order_is_kept_with_many_threads_and_small_chunks() {
 
 #[test]
 fn csv_input_scores_like_the_same_posts_in_jsonl() {
-    let seeds = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/posts.jsonl"),
-    )
-    .unwrap();
+    let seeds = std::fs::read_to_string(common::seeds()).unwrap();
     let posts: Vec<serde_json::Value> = seeds
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

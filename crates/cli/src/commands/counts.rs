@@ -1,0 +1,29 @@
+//! `rumor-triage counts`: cleanup counts rebuilt from `score` output.
+
+use std::process::ExitCode;
+
+use rumor_triage::triage::counts_from_scored;
+use rumor_triage::Error;
+
+use crate::output::{open_input, print};
+
+/// Cleanup counts from `score` output.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Scored JSONL, or - for stdin.
+    #[arg(default_value = "-")]
+    pub(crate) input: String,
+    /// Accounts and campaigns to list (the largest first).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) top: usize,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
+    let Args { input, top } = args;
+    let (counts, skipped) = counts_from_scored(open_input(&input)?.0, top)?;
+    print(&(serde_json::to_string_pretty(&counts)? + "\n"))?;
+    if skipped > 0 {
+        eprintln!("skipped {skipped} lines that are not scored posts (rejects or not JSON)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
