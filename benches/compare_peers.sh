@@ -6,7 +6,8 @@
 #   POSTS=200000 RUNS=3 benches/compare_peers.sh
 #
 # Installs what it needs: fastText from Debian, vowpalwabbit and scikit-learn from PyPI.
-# Reads ../shared/data (or DATA); writes under target/peers/. Not part of CI: a full run takes
+# Reads ../shared/data (or DATA); writes under target/peers/ and keeps the printed table in
+# benches/runs/<date>/speed.md (benches/table.sh prints the newest). Not part of CI: a full run takes
 # several minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$POSTS" ]; then
     python3 benches/make_dump.py --data "$DATA" --train --out "$OUT/train"
     echo "$POSTS" >"$stamp"
 fi
-python3 benches/compare_peers.py --dir "$OUT" --data "$DATA" --bin target/release/rumor-triage --runs "$RUNS"
+run="benches/runs/$(date -u +%F)"
+mkdir -p "$run"
+{
+    echo "# $(basename "$0") of $(date -u '+%F %H:%M') UTC, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+    python3 benches/compare_peers.py --dir "$OUT" --data "$DATA" --bin target/release/rumor-triage --runs "$RUNS"
+} | tee "$run/speed.md"

@@ -7,7 +7,7 @@ README's features (character 1-3-grams for Chinese, word 1-2-grams for English, 
 sublinear tf), Vowpal Wabbit (logistic loss or one-against-all, word 1-2-grams, 5 passes)
 and the fastText CLI (word 1-2-grams, 10 epochs, one thread) on text pre-tokenized as
 benches/make_dump.py does. The splits are rebuilt here the way `rumor-triage eval` makes
-them: k-fold uses the same documented SplitMix64 shuffle (src/model.rs, stratified_folds).
+them: k-fold uses the same documented SplitMix64 shuffle (src/learn/folds.rs, stratified_folds).
 Called by benches/results.sh, which installs the peers.
 """
 

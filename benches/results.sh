@@ -12,4 +12,10 @@ fi
 python3 -c 'import vowpalwabbit, sklearn' 2>/dev/null ||
     python3 -m pip install --quiet 'vowpalwabbit==9.*' 'scikit-learn==1.*'
 cargo build --release --quiet
-python3 benches/results.py --data "$DATA" --bin target/release/rumor-triage
+run="benches/runs/$(date -u +%F)"
+mkdir -p "$run"
+{
+    echo "# $(basename "$0") of $(date -u '+%F %H:%M') UTC, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+    python3 benches/results.py --data "$DATA" --bin target/release/rumor-triage
+} | tee "$run/accuracy.md"

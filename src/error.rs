@@ -1,6 +1,10 @@
-//! The crate's error type: one enum, each variant saying what went wrong and where.
+//! The crate's error type: one enum, each variant saying what went wrong and where, so a
+//! caller can match on it.
 
 use std::path::PathBuf;
+
+/// A boxed error from a dependency, kept as the source without naming its type.
+type Source = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong in rumor-triage.
 ///
@@ -57,19 +61,47 @@ pub enum Error {
     /// The payload decoded but breaks an invariant, or it did not decode.
     #[error("model file invalid: {0}")]
     CorruptModel(String),
-    /// A parameter or an input is out of range.
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    /// The Hugging Face tokenizer failed.
-    #[error("tokenizer: {0}")]
-    Tokenizer(#[source] tokenizers::Error),
-    /// JSON (de)serialization failed.
-    #[error("json: {0}")]
-    Json(#[from] serde_json::Error),
-    /// An error from linfa.
-    #[error("linfa: {0}")]
-    Linfa(#[from] linfa::Error),
-    /// A training input line could not be used.
+    /// An option or parameter is out of its documented range.
+    #[error("invalid {option}: {reason}")]
+    InvalidOption {
+        /// The option, as the API or the command line names it.
+        option: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// Too few examples, labels or groups for what was asked (the folds, a protocol).
+    #[error("too few {what}: {found}, at least {needed} needed")]
+    TooFewExamples {
+        /// What there are too few of (`examples of label "rumor"`, `groups`).
+        what: String,
+        /// How many were needed.
+        needed: u64,
+        /// How many there were.
+        found: u64,
+    },
+    /// A record lacks a field (a JSON key, a CSV column) that the run needs.
+    #[error("{path}:{line}: field {field:?} is missing or not a string")]
+    MissingField {
+        /// The file (or stream name).
+        path: String,
+        /// 1-based line number (the header's for a CSV column).
+        line: u64,
+        /// The field.
+        field: String,
+    },
+    /// A CSV header lacks a column the run needs.
+    #[error("{path}: no {role} column {column:?} in the CSV header; its columns are {columns:?}")]
+    MissingColumn {
+        /// The file (or `input` for a stream).
+        path: String,
+        /// What the column holds (`text`, `label`, a grouping key).
+        role: String,
+        /// The column name looked for.
+        column: String,
+        /// The columns the header has.
+        columns: Vec<String>,
+    },
+    /// A training or evaluation record could not be used.
     #[error("{path}:{line}: {reason}")]
     BadRecord {
         /// The file.
@@ -79,17 +111,61 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The inputs do not fit together (labels a model does not know, a group with no
+    /// items, a stream that ends before the record to resume after).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// An interrupted run cannot be resumed as asked.
+    #[error("cannot resume: {0}")]
+    Resume(String),
+    /// The Hugging Face tokenizer failed, or its `tokenizer.json` is malformed.
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[source] Source),
+    /// JSON (de)serialization failed.
+    #[error("json: {0}")]
+    Json(#[source] Source),
+    /// Fitting the learner failed.
+    #[error("training: {0}")]
+    Training(#[source] Source),
+    /// Drawing a plot failed.
+    #[error("plot: {0}")]
+    Plot(String),
+    /// A check of the crate's own bookkeeping failed: a bug, reported instead of hidden.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 impl Error {
-    /// An [`Error::Invalid`] with the given message.
+    /// An [`Error::InvalidOption`].
     ///
     /// ```
-    /// let e = rumor_triage::Error::invalid("C must be positive");
-    /// assert_eq!(e.to_string(), "invalid input: C must be positive");
+    /// let e = rumor_triage::Error::invalid_option("C", "must be positive");
+    /// assert_eq!(e.to_string(), "invalid C: must be positive");
     /// ```
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Error::Invalid(message.into())
+    pub fn invalid_option(option: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidOption {
+            option: option.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::TooFewExamples`].
+    pub(crate) fn too_few(what: impl Into<String>, needed: usize, found: usize) -> Self {
+        Error::TooFewExamples {
+            what: what.into(),
+            needed: needed as u64,
+            found: found as u64,
+        }
+    }
+
+    /// An [`Error::InvalidInput`].
+    pub(crate) fn input(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+
+    /// An [`Error::Tokenizer`] from anything the `tokenizers` crate returns.
+    pub(crate) fn tokenizer(source: impl Into<Source>) -> Self {
+        Error::Tokenizer(source.into())
     }
 
     /// Whether this is a write to a closed pipe (`| head`): the reader has all it wants,
@@ -115,5 +191,17 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Json(Box::new(e))
+    }
+}
+
+impl From<linfa::Error> for Error {
+    fn from(e: linfa::Error) -> Self {
+        Error::Training(Box::new(e))
     }
 }

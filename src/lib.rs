@@ -4,10 +4,12 @@
 //! flagged post carries a calibrated probability and the n-grams that drove its score.
 //! Chinese (Weibo) and English (Twitter) posts are both first-class.
 //!
-//! The pipeline: normalize and tokenize ([`text`], defined by a Hugging Face `tokenizers`
-//! pipeline and run by an equivalent fast path) → hashed n-grams with sublinear tf·idf
-//! ([`features`]) → sparse L2-regularized logistic regression plugged into linfa
-//! ([`linear`]) → calibrated probability and a stored threshold ([`Model`]).
+//! The pipeline, one module per stage: normalize and tokenize (a Hugging Face `tokenizers`
+//! pipeline, run by an equivalent fast path) → hashed n-grams with sublinear tf·idf → sparse
+//! L2-regularized logistic regression behind linfa's traits → a calibrated probability and
+//! a stored threshold ([`Model`]) → a streaming scorer for whole dumps ([`Scorer`]) →
+//! cleanup counts with near-duplicate campaigns ([`CleanupCounts`]) → evaluation protocols
+//! ([`eval`]). `docs/ARCHITECTURE.md` in the repository walks through each stage.
 //!
 //! ```
 //! use rumor_triage::{Model, Post};
@@ -20,7 +22,22 @@
 //! }
 //! # Ok::<(), rumor_triage::Error>(())
 //! ```
-// One audited exception, a cache prefetch hint (`features::prefetch`); none elsewhere.
+//!
+//! Scoring a dump, every line accounted for:
+//!
+//! ```
+//! use rumor_triage::{Model, Scorer};
+//! let model = Model::load_default()?;
+//! let dump = "{\"id\":\"1\",\"text\":\"Is it true the bridge collapsed?\"}\nnot json\n";
+//! let mut out = Vec::new();
+//! let summary = Scorer::new(&model).score(dump.as_bytes(), &mut out)?;
+//! assert_eq!((summary.read, summary.scored, summary.rejected), (2, 1, 1));
+//! # Ok::<(), rumor_triage::Error>(())
+//! ```
+//!
+//! Cargo feature `plots` (off by default; the command line turns it on) adds
+//! [`eval::write_plots`].
+// One audited exception, a cache prefetch hint (`util::prefetch`); none elsewhere.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 // Library code reads strangers' bytes: no unwrap, expect, panic or unchecked indexing. The
@@ -41,27 +58,45 @@
     )
 )]
 
-pub mod campaigns;
-pub mod counts;
-pub mod error;
+mod counts;
+mod error;
 pub mod eval;
-pub mod features;
-pub mod io;
-pub mod linear;
-pub mod model;
-pub mod perturb;
-#[cfg(feature = "plots")]
-pub mod plots;
-pub mod protocol;
-pub mod text;
-pub mod triage;
+mod features;
+pub mod learn;
+mod model;
+mod stream;
+mod text;
+mod util;
 
-pub use counts::CleanupCounts;
-pub use error::Error;
-pub use model::{
-    CTrial, Example, Explanation, Model, Score, ThresholdRule, TrainOptions, Workspace,
+/// The evaluation data and the seed posts, for the unit tests (the integration tests
+/// share the same file).
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_data;
+
+pub use counts::{
+    AccountCount, CampaignCount, CampaignOptions, CleanupCounts, CountsBuilder, GroupCount,
 };
-pub use triage::{Labeled, Post};
+pub use error::Error;
+pub use features::{FeatureConfig, Signature, SparseRow};
+pub use learn::{ClassWeight, Loss};
+pub use model::{
+    CTrial, Calibration, Contribution, Example, Explanation, HeldOutMetrics, Labeled, Model, Post,
+    Score, ThresholdRule, TrainOptions, TrainingMetadata, Workspace, FORMAT_VERSION, MAGIC,
+};
+pub use stream::{
+    counts_from_scored, open_reader, read_examples, read_keyed_examples, Fields, InputFormat,
+    OutputFiles, RejectReason, Scorer, Summary,
+};
+pub use text::CustomTokenizer;
+
+// `Model` is shared across threads and `Error` crosses them: both must stay `Send + Sync`.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Model>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<Scorer<'static>>();
+};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

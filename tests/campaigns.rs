@@ -28,21 +28,29 @@ fn posts(dir: &std::path::Path) -> Vec<(Post, String)> {
     out
 }
 
-/// The campaign of each flagged post, by the library's batch path, as positions in `labeled`.
+/// The campaign of each flagged post, as positions in `labeled`: the `campaign` of each
+/// line when the posts are scored as a dump.
 fn campaigns_of(model: &Model, labeled: &[Labeled]) -> Vec<Option<u64>> {
-    let mut counts = rumor_triage::counts::CountsBuilder::new(10);
-    let mut ws = rumor_triage::Workspace::default();
-    (1u64..)
-        .zip(labeled)
-        .map(|(line, l)| {
-            if !l.score.flagged {
-                return None;
-            }
-            model.score_with(&l.post.text, &mut ws, None).unwrap();
-            let campaign = counts.campaign_of(line, ws.signature())?;
-            counts.add_to_campaign(campaign, &l.post.id, None, None);
-            Some(campaign)
-        })
+    let dump: String = labeled
+        .iter()
+        .map(|l| serde_json::json!({"id": l.post.id, "text": l.post.text}).to_string() + "\n")
+        .collect();
+    let mut out = Vec::new();
+    rumor_triage::Scorer::new(model)
+        .score(dump.as_bytes(), &mut out)
+        .unwrap();
+    let scored: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(scored.len(), labeled.len());
+    for (line, l) in scored.iter().zip(labeled) {
+        assert_eq!(line["flagged"].as_bool(), Some(l.score.flagged));
+    }
+    scored
+        .iter()
+        .map(|line| line["campaign"].as_u64())
         .collect()
 }
 
@@ -74,13 +82,11 @@ fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
     // (the crate's own tokens) overlap by half or more, Jaccard, for 95% of them.
     let tokens = |text: &str| -> BTreeSet<String> {
         let mut set = BTreeSet::new();
-        let fast = match model.tokenizer() {
-            rumor_triage::text::TokenizerBackend::Builtin(fast) => fast,
-            _ => panic!("the shipped model uses the built-in tokenizer"),
-        };
-        fast.tokens(text, &mut Default::default(), |t| {
-            set.insert(t.to_owned());
-        });
+        model
+            .for_each_token(text, |t| {
+                set.insert(t.to_owned());
+            })
+            .unwrap();
         set
     };
     let mut first: BTreeMap<u64, usize> = BTreeMap::new();
@@ -114,14 +120,13 @@ fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
 fn stream_weibo_train_twice(
     model: &Model,
     dir: &std::path::Path,
-) -> (String, Vec<u8>, rumor_triage::triage::Summary) {
+) -> (String, Vec<u8>, rumor_triage::Summary) {
     let input = std::fs::read_to_string(dir.join("weibo-ced/train.jsonl")).unwrap();
     let doubled = format!("{input}{input}");
     let mut out = Vec::new();
-    let options = rumor_triage::triage::StreamOptions::default();
-    let summary =
-        rumor_triage::triage::score_stream(model, doubled.as_bytes(), &mut out, None, &options)
-            .unwrap();
+    let summary = rumor_triage::Scorer::new(model)
+        .score(doubled.as_bytes(), &mut out)
+        .unwrap();
     (doubled, out, summary)
 }
 
@@ -132,7 +137,7 @@ fn scored_output_rebuilds_the_campaigns_of_the_run() {
     };
     let model = Model::load_default().unwrap();
     let (_, out, summary) = stream_weibo_train_twice(&model, &dir);
-    let (rebuilt, skipped) = rumor_triage::triage::counts_from_scored(&out[..], 20).unwrap();
+    let (rebuilt, skipped) = rumor_triage::counts_from_scored(&out[..], 20).unwrap();
     assert_eq!(skipped, 0);
     assert_eq!(summary.counts, rebuilt);
     assert!(summary.counts.campaigns > 0);

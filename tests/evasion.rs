@@ -3,8 +3,7 @@
 
 mod common;
 
-use rumor_triage::perturb::Perturbation;
-use rumor_triage::protocol::predict;
+use rumor_triage::eval::{predict, Perturbation};
 use rumor_triage::{Example, Model};
 
 fn macro_f1(model: &Model, examples: &[Example]) -> f64 {
@@ -23,11 +22,9 @@ fn perturbed_test_sets_score_within_one_point_of_the_clean_ones() {
     let model = Model::load_default().unwrap();
     let mut failures = Vec::new();
     for dataset in ["weibo-ced", "pheme"] {
-        let clean = rumor_triage::io::read_examples(
-            data.join(dataset).join("test.jsonl"),
-            &Default::default(),
-        )
-        .unwrap();
+        let clean =
+            rumor_triage::read_examples(data.join(dataset).join("test.jsonl"), &Default::default())
+                .unwrap();
         let baseline = macro_f1(&model, &clean);
         eprintln!("{dataset:<10} clean                 macro-F1 {baseline:.4}");
         for perturbation in Perturbation::ALL {

@@ -1,8 +1,7 @@
 //! A corpus of hostile lines: each has its documented outcome, none panics, and the
 //! accounting adds up. The outcomes are the contract written in the README ("score").
 
-use rumor_triage::triage::{score_stream, InputFormat, StreamOptions};
-use rumor_triage::Model;
+use rumor_triage::{InputFormat, Model, Scorer, Summary};
 
 /// What `score` must do with a line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,13 +162,13 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, Outcome)> {
     ]
 }
 
-fn run(
-    input: &[u8],
-    options: &StreamOptions,
-) -> (rumor_triage::triage::Summary, Vec<serde_json::Value>) {
+fn run(input: &[u8], format: InputFormat) -> (Summary, Vec<serde_json::Value>) {
     let model = Model::load_default().unwrap();
     let mut out = Vec::new();
-    let summary = score_stream(&model, input, &mut out, None, options).unwrap();
+    let summary = Scorer::new(&model)
+        .format(format)
+        .score(input, &mut out)
+        .unwrap();
     let lines = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -186,7 +185,7 @@ fn every_hostile_line_gets_its_documented_outcome() {
         input.extend_from_slice(line);
         input.push(b'\n');
     }
-    let (summary, lines) = run(&input, &StreamOptions::default());
+    let (summary, lines) = run(&input, InputFormat::Jsonl);
     assert_eq!(summary.read, corpus.len() as u64);
     assert_eq!(summary.read, summary.scored + summary.rejected);
     assert_eq!(lines.len(), corpus.len());
@@ -215,7 +214,7 @@ fn a_100_mb_line_is_rejected_without_being_held() {
     input.extend_from_slice(br#"{"text":""#);
     input.extend(std::iter::repeat_n(b'x', 100 << 20));
     input.extend_from_slice(b"\"}\n{\"text\":\"after\"}\n");
-    let (summary, lines) = run(&input, &StreamOptions::default());
+    let (summary, lines) = run(&input, InputFormat::Jsonl);
     assert_eq!((summary.read, summary.scored, summary.rejected), (3, 2, 1));
     assert_eq!(lines[1]["error"], "too_long");
     assert_eq!(lines[2]["offset"], serde_json::Value::Null);
@@ -226,38 +225,32 @@ fn a_100_mb_line_is_rejected_without_being_held() {
 fn a_byte_order_mark_opens_the_first_record_of_jsonl_and_csv() {
     let (summary, lines) = run(
         b"\xef\xbb\xbf{\"id\":\"a\",\"text\":\"x\"}\r\n{\"id\":\"b\",\"text\":\"y\"}\r\n",
-        &StreamOptions::default(),
+        InputFormat::Jsonl,
     );
     assert_eq!((summary.scored, summary.rejected), (2, 0));
     assert_eq!(lines[0]["id"], "a");
-    let csv = StreamOptions {
-        format: InputFormat::Csv,
-        ..Default::default()
-    };
-    let (summary, lines) = run(b"\xef\xbb\xbfid,text\r\nc,z\r\n", &csv);
+    let csv = InputFormat::Csv;
+    let (summary, lines) = run(b"\xef\xbb\xbfid,text\r\nc,z\r\n", csv);
     assert_eq!((summary.scored, lines[0]["id"].as_str()), (1, Some("c")));
 }
 
 #[test]
 fn byte_offsets_stay_exact_with_crlf_line_ends() {
     let input = b"{\"text\":\"a\"}\r\nbad\r\n{\"text\":\"b\"}\r\nworse\r\n";
-    let (_, lines) = run(input, &StreamOptions::default());
+    let (_, lines) = run(input, InputFormat::Jsonl);
     assert_eq!(lines[1]["offset"], 14);
     assert_eq!(lines[3]["offset"], 33);
 }
 
 #[test]
 fn hostile_csv_records_are_rejected_or_scored_and_counted() {
-    let csv = StreamOptions {
-        format: InputFormat::Csv,
-        ..Default::default()
-    };
+    let csv = InputFormat::Csv;
     // An unterminated quote swallows the rest of the file into one field: one record.
-    let (summary, lines) = run(b"id,text\n1,\"unterminated\n2,more\n", &csv);
+    let (summary, lines) = run(b"id,text\n1,\"unterminated\n2,more\n", csv);
     assert_eq!((summary.read, summary.scored), (1, 1));
     assert_eq!(lines[0]["id"], "1");
     let input = b"id,text,account\n2,\xff\xfe,acct\n3,fine,\xff\n4\n5,\"\",x\n";
-    let (summary, lines) = run(input, &csv);
+    let (summary, lines) = run(input, csv);
     assert_eq!((summary.read, summary.scored, summary.rejected), (4, 1, 3));
     let reasons: Vec<Option<&str>> = lines.iter().map(|l| l["error"].as_str()).collect();
     assert!(reasons.contains(&Some("invalid_utf8")), "{lines:?}");

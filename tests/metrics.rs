@@ -3,10 +3,9 @@
 mod common;
 
 use rumor_triage::eval::{
-    average_precision, brier, ece, point_at_precision, pr_curve, reliability, roc_auc, roc_curve,
-    Predictions,
+    average_precision, brier, chrono_split, ece, group_splits, kfold_splits, point_at_precision,
+    pr_curve, reliability, roc_auc, roc_curve, run_splits, Calibrate, Predictions,
 };
-use rumor_triage::protocol::{chrono_split, group_splits, kfold_splits, run_splits, Calibrate};
 use rumor_triage::{Example, TrainOptions};
 
 fn close(a: f64, b: f64) -> bool {
@@ -215,10 +214,7 @@ fn chronological_split_tests_on_the_latest() {
 fn the_same_seed_gives_the_same_json() {
     let examples = toy(90);
     let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
-    let options = TrainOptions {
-        folds: 3,
-        ..Default::default()
-    };
+    let options = TrainOptions::default().folds(3);
     let run = |seed| {
         let splits = kfold_splits(&labels, 3, seed).unwrap();
         let (report, _) = run_splits(
@@ -255,7 +251,7 @@ fn the_same_seed_gives_the_same_json() {
 #[test]
 fn calibration_folds_by_group_keep_groups_whole_and_train_on_the_rest_only() {
     let groups: Vec<String> = (0..50).map(|i| format!("event {}", i % 5)).collect();
-    let (fold_of, folds) = rumor_triage::model::group_folds(&groups, 3).unwrap();
+    let (fold_of, folds) = rumor_triage::eval::group_folds(&groups, 3).unwrap();
     assert_eq!(folds, 3);
     for (g, f) in groups.iter().zip(&fold_of) {
         let same: Vec<usize> = groups
@@ -266,15 +262,12 @@ fn calibration_folds_by_group_keep_groups_whole_and_train_on_the_rest_only() {
             .collect();
         assert!(same.iter().all(|x| x == f), "{g} is split across folds");
     }
-    assert!(rumor_triage::model::group_folds(&groups[..1], 3).is_err());
+    assert!(rumor_triage::eval::group_folds(&groups[..1], 3).is_err());
     // A leave-one-group-out round with group calibration still trains only on other groups.
     let examples = toy(60);
     let names: Vec<String> = (0..60).map(|i| format!("g{}", i % 4)).collect();
     let splits = group_splits(&names, &["g1".into()]).unwrap();
-    let options = TrainOptions {
-        folds: 3,
-        ..Default::default()
-    };
+    let options = TrainOptions::default().folds(3);
     let (report, _) = run_splits(
         "leave-one-group-out",
         &examples,
@@ -288,9 +281,6 @@ fn calibration_folds_by_group_keep_groups_whole_and_train_on_the_rest_only() {
         (report.groups[0].train_items, report.groups[0].test_items),
         (45, 15)
     );
-    let wrong = TrainOptions {
-        calibration_groups: Some(vec!["x".into(); 3]),
-        ..Default::default()
-    };
+    let wrong = TrainOptions::default().calibration_groups(vec!["x".into(); 3]);
     assert!(rumor_triage::Model::train(&examples, &wrong).is_err());
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use rumor_triage::features::FeatureConfig;
-use rumor_triage::io::Fields;
-use rumor_triage::linear::{ClassWeight, Loss};
-use rumor_triage::{Error, Model, ThresholdRule, TrainOptions};
+use rumor_triage::{
+    read_examples, read_keyed_examples, ClassWeight, CustomTokenizer, Error, Example, Fields, Loss,
+    Model, ThresholdRule, TrainOptions,
+};
 
 #[derive(clap::Args, Clone)]
 pub(crate) struct FieldArgs {
@@ -31,14 +31,13 @@ pub(crate) struct FieldArgs {
 
 impl FieldArgs {
     pub(crate) fn fields(&self) -> Fields {
-        Fields {
-            id: self.id_field.clone(),
-            text: self.text_field.clone(),
-            label: self.label_field.clone(),
-            account: self.account_field.clone(),
-            platform: self.platform_field.clone(),
-            time: self.time_field.clone(),
-        }
+        Fields::default()
+            .id(&self.id_field)
+            .text(&self.text_field)
+            .label(&self.label_field)
+            .account(&self.account_field)
+            .platform(&self.platform_field)
+            .time(&self.time_field)
     }
 }
 
@@ -107,55 +106,43 @@ pub(crate) struct TrainArgs {
 
 impl TrainArgs {
     pub(crate) fn options(&self) -> Result<TrainOptions, Error> {
-        let tokenizer = match &self.tokenizer {
-            Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                Some(rumor_triage::text::parse_tokenizer_json(&bytes)?)
-            }
-            None => None,
+        let mut options = TrainOptions::default();
+        let features = &mut options.features;
+        features.hash_bits = self.hash_bits;
+        features.word_ngrams = self.word_ngrams;
+        features.cjk_ngrams = self.cjk_ngrams;
+        features.subword_min = self.subword_min;
+        features.subword_max = self.subword_max;
+        if let Some(c) = self.c {
+            options.c = c;
+            options.c_grid.clear();
+        } else {
+            options.c_grid = self.c_grid.clone();
+        }
+        if self.loss == "squared-hinge" {
+            options.loss = Loss::SquaredHinge;
+        }
+        if self.balanced {
+            options.class_weight = ClassWeight::Balanced;
+        }
+        if !self.positive.is_empty() {
+            options.positive = self.positive.clone();
+        }
+        options.threshold = match (self.target_precision, self.best_flagged_f1) {
+            (Some(p), _) => ThresholdRule::Precision(p),
+            (None, true) => ThresholdRule::BestF1,
+            (None, false) => ThresholdRule::BestMacroF1,
         };
-        Ok(TrainOptions {
-            features: FeatureConfig {
-                hash_bits: self.hash_bits,
-                word_ngrams: self.word_ngrams,
-                cjk_ngrams: self.cjk_ngrams,
-                subword_min: self.subword_min,
-                subword_max: self.subword_max,
-                ..FeatureConfig::default()
-            },
-            c: self.c.unwrap_or(TrainOptions::default().c),
-            c_grid: if self.c.is_some() {
-                Vec::new()
-            } else {
-                self.c_grid.clone()
-            },
-            loss: if self.loss == "squared-hinge" {
-                Loss::SquaredHinge
-            } else {
-                Loss::Logistic
-            },
-            class_weight: if self.balanced {
-                ClassWeight::Balanced
-            } else {
-                ClassWeight::Uniform
-            },
-            positive: if self.positive.is_empty() {
-                vec!["rumor".into()]
-            } else {
-                self.positive.clone()
-            },
-            threshold: match (self.target_precision, self.best_flagged_f1) {
-                (Some(p), _) => ThresholdRule::Precision(p),
-                (None, true) => ThresholdRule::BestF1,
-                (None, false) => ThresholdRule::BestMacroF1,
-            },
-            seed: self.seed,
-            tokenizer,
-            min_df: self.min_df,
-            folds: self.folds,
-            tolerance: self.tolerance,
-            ..TrainOptions::default()
-        })
+        options.seed = self.seed;
+        options.tokenizer = self
+            .tokenizer
+            .as_ref()
+            .map(CustomTokenizer::from_file)
+            .transpose()?;
+        options.min_df = self.min_df;
+        options.folds = self.folds;
+        options.tolerance = self.tolerance;
+        Ok(options)
     }
 }
 pub(crate) fn load_model(path: &Option<PathBuf>) -> Result<Model, Error> {
@@ -174,5 +161,31 @@ pub(crate) fn set_threads(threads: Option<usize>) -> Result<(), Error> {
         .num_threads(threads.map_or(0, |n| n.max(1)))
         .use_current_thread()
         .build_global()
-        .map_err(|e| Error::invalid(format!("thread pool: {e}")))
+        .map_err(|e| Error::invalid_option("threads", e.to_string()))
+}
+
+/// Labeled examples from every file in turn, each with its value of `key` (empty without
+/// one).
+pub(crate) fn read_labeled(
+    paths: &[PathBuf],
+    fields: &Fields,
+    key: Option<&str>,
+) -> Result<(Vec<Example>, Vec<String>), Error> {
+    let (mut examples, mut keys) = (Vec::new(), Vec::new());
+    for path in paths {
+        match key {
+            Some(key) => {
+                for (example, value) in read_keyed_examples(path, fields, key)? {
+                    examples.push(example);
+                    keys.push(value);
+                }
+            }
+            None => {
+                let read = read_examples(path, fields)?;
+                keys.resize(keys.len() + read.len(), String::new());
+                examples.extend(read);
+            }
+        }
+    }
+    Ok((examples, keys))
 }

@@ -7,8 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use rumor_triage::triage::decompress_if_gzip;
-use rumor_triage::Error;
+use rumor_triage::{open_reader, Error};
 
 /// Counts the bytes read through it, for the progress bar.
 struct Counting<R> {
@@ -41,7 +40,7 @@ pub(crate) fn open_input(input: &str) -> Result<Input, Error> {
         inner: raw,
         bytes: Arc::clone(&bytes),
     };
-    let reader = decompress_if_gzip(BufReader::with_capacity(1 << 16, counting))?;
+    let reader = open_reader(BufReader::with_capacity(1 << 16, counting))?;
     Ok((reader, size, bytes))
 }
 

@@ -6,8 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use rumor_triage::triage::{score_stream, InputFormat, StreamOptions};
-use rumor_triage::Model;
+use rumor_triage::{InputFormat, Model, Scorer};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rumor-triage"))
@@ -150,14 +149,9 @@ fn order_is_kept_with_many_threads_and_small_chunks() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let options = StreamOptions {
-            chunk_lines,
-            ..Default::default()
-        };
+        let scorer = Scorer::new(&model).chunk_lines(chunk_lines);
         let mut out = Vec::new();
-        let summary = pool
-            .install(|| score_stream(&model, &input[..], &mut out, None, &options))
-            .unwrap();
+        let summary = pool.install(|| scorer.score(&input[..], &mut out)).unwrap();
         assert_eq!(summary.read, summary.scored);
         out
     };
@@ -197,11 +191,10 @@ fn csv_input_scores_like_the_same_posts_in_jsonl() {
     let model = Model::load_default().unwrap();
     let score = |input: &[u8], format| {
         let mut out = Vec::new();
-        let options = StreamOptions {
-            format,
-            ..Default::default()
-        };
-        let summary = score_stream(&model, input, &mut out, None, &options).unwrap();
+        let summary = Scorer::new(&model)
+            .format(format)
+            .score(input, &mut out)
+            .unwrap();
         assert_eq!((summary.read, summary.rejected), (posts.len() as u64, 0));
         json_lines(&out)
     };
@@ -222,11 +215,10 @@ fn csv_records_keep_their_physical_line_numbers() {
     let input =
         "\u{feff}id,text\r\n1,\"two\r\nlines\"\r\n\r\n2,after a blank line\r\n3\r\n,no id\n";
     let mut out = Vec::new();
-    let options = StreamOptions {
-        format: InputFormat::Csv,
-        ..Default::default()
-    };
-    let summary = score_stream(&model, input.as_bytes(), &mut out, None, &options).unwrap();
+    let summary = Scorer::new(&model)
+        .format(InputFormat::Csv)
+        .score(input.as_bytes(), &mut out)
+        .unwrap();
     assert_eq!((summary.read, summary.scored, summary.rejected), (4, 3, 1));
     let got = json_lines(&out);
     let lines: Vec<u64> = got.iter().map(|l| l["line"].as_u64().unwrap()).collect();

@@ -210,7 +210,7 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.rtm");
     let mut truncated = b"RUMORTRG".to_vec();
-    truncated.extend_from_slice(&rumor_triage::model::FORMAT_VERSION.to_le_bytes());
+    truncated.extend_from_slice(&rumor_triage::FORMAT_VERSION.to_le_bytes());
     truncated.extend_from_slice(b"garbage");
     std::fs::write(&bad, truncated).unwrap();
     let out = bin()
@@ -223,7 +223,7 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());
-    for retired in 1..rumor_triage::model::FORMAT_VERSION {
+    for retired in 1..rumor_triage::FORMAT_VERSION {
         let mut old_file = b"RUMORTRG".to_vec();
         old_file.extend_from_slice(&retired.to_le_bytes());
         old_file.extend_from_slice(b"garbage");
@@ -272,7 +272,6 @@ fn one_and_two_threads_give_the_same_output() {
 
 #[test]
 fn fields_are_picked_out_of_any_json_object() {
-    use rumor_triage::triage::{score_stream, StreamOptions};
     let model = rumor_triage::Model::load_default().unwrap();
     let input = concat!(
         r#"{"meta":{"text":"nested, not the text"},"text":"esc\u00e9 \"quoted\" \n line","id":12,"user":"@u","tags":[1,{"a":2}]}"#,
@@ -282,15 +281,11 @@ fn fields_are_picked_out_of_any_json_object() {
         r#"["not","an","object"]"#,
         "\n",
     );
-    let options = StreamOptions {
-        fields: rumor_triage::io::Fields {
-            account: "user".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     let mut out = Vec::new();
-    let summary = score_stream(&model, input.as_bytes(), &mut out, None, &options).unwrap();
+    let summary = rumor_triage::Scorer::new(&model)
+        .fields(rumor_triage::Fields::default().account("user"))
+        .score(input.as_bytes(), &mut out)
+        .unwrap();
     assert_eq!((summary.read, summary.scored, summary.rejected), (3, 2, 1));
     let got = lines(&out);
     assert_eq!(
@@ -476,4 +471,75 @@ fn a_malformed_tokenizer_json_is_a_clear_error_not_a_panic() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Runs the binary with its stdout a pipe whose reader closes after `keep` bytes, as
+/// `| head -c KEEP` does, and returns its exit status and stderr.
+fn with_closed_pipe(args: &[&str], keep: usize) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = vec![0u8; keep];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_every_printing_command_quietly() {
+    let long = "unconfirmed ".repeat(2000);
+    let seeds = seeds();
+    for (args, keep) in [
+        (vec!["explain", "-k", "100000", long.as_str()], 1),
+        (vec!["info", "--tokenizer-json"], 10),
+        (vec!["info"], 10),
+        (vec!["score", seeds.to_str().unwrap(), "--quiet"], 10),
+        (vec!["counts", seeds.to_str().unwrap()], 5),
+    ] {
+        let (status, stderr) = with_closed_pipe(&args, keep);
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_threshold_outside_zero_to_one_is_an_error() {
+    for threshold in ["1.5", "-0.1", "NaN"] {
+        let out = bin()
+            .args(["score", "--quiet", &format!("--threshold={threshold}")])
+            .arg(seeds())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{threshold}: {stderr}");
+        assert!(stderr.contains("threshold"), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing is scored with a bad threshold"
+        );
+    }
+    let ok = bin()
+        .args(["score", "--quiet", "--threshold", "1"])
+        .arg(seeds())
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+#[test]
+fn help_shows_an_example_and_the_exit_codes() {
+    let out = bin().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("rumor-triage score posts.jsonl"), "{help}");
+    assert!(help.contains("Exit codes: 0"), "{help}");
 }

@@ -5,8 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rumor_triage::triage::{score_stream, InputFormat, StreamOptions};
-use rumor_triage::Model;
+use rumor_triage::{InputFormat, Model, Scorer};
 
 fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
@@ -17,19 +16,17 @@ fuzz_target!(|bytes: &[u8]| {
     let Some((&selector, input)) = bytes.split_first() else {
         return;
     };
-    let options = StreamOptions {
-        format: if selector % 2 == 0 {
+    let scorer = Scorer::new(model())
+        .format(if selector % 2 == 0 {
             InputFormat::Jsonl
         } else {
             InputFormat::Csv
-        },
-        max_line_bytes: 4096,
-        chunk_lines: 3,
-        ..StreamOptions::default()
-    };
+        })
+        .max_line_bytes(4096)
+        .chunk_lines(3);
     let mut out = Vec::new();
     // A CSV header without a text column is a clean fatal error.
-    let Ok(summary) = score_stream(model(), input, &mut out, None, &options) else {
+    let Ok(summary) = scorer.score(input, &mut out) else {
         return;
     };
     assert_eq!(summary.read, summary.scored + summary.rejected);

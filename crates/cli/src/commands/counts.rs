@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use rumor_triage::triage::counts_from_scored;
-use rumor_triage::Error;
+use rumor_triage::{counts_from_scored, Error};
 
 use crate::output::{open_input, print};
 

@@ -3,14 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rumor_triage::eval::Predictions;
-use rumor_triage::io::{read_examples, read_examples_keyed};
-use rumor_triage::protocol::{
-    chrono_split, group_splits, kfold_splits, predict, run_splits, Calibrate, Split,
+use rumor_triage::eval::{
+    chrono_split, group_splits, kfold_splits, predict, report_table, run_splits, Calibrate,
+    Predictions, Split,
 };
-use rumor_triage::{Error, Example, TrainOptions};
+use rumor_triage::{read_examples, Error, Example, TrainOptions};
 
-use crate::args::{load_model, set_threads, FieldArgs, TrainArgs};
+use crate::args::{load_model, read_labeled, set_threads, FieldArgs, TrainArgs};
 use crate::output::print;
 
 /// Evaluate: a model on a test file, or train-and-test under a protocol (a given
@@ -90,14 +89,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     set_threads(threads)?;
     let fields = fields.fields();
     let key = group_by.as_deref().or(chrono.as_deref());
-    let mut examples = Vec::new();
-    let mut keys = Vec::new();
-    for path in &input {
-        for (example, value) in read_examples_keyed(path, &fields, key)? {
-            examples.push(example);
-            keys.push(value.unwrap_or_default());
-        }
-    }
+    let (examples, keys) = read_labeled(&input, &fields, key)?;
     let json = format == "json";
     let (text, predictions) = if let Some(k) = kfold {
         let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
@@ -174,13 +166,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         let text = if json {
             serde_json::to_string_pretty(&report)? + "\n"
         } else {
-            rumor_triage::eval::report_table(&report)
+            report_table(&report)
         };
         (text, predictions)
     };
     print(&text)?;
     if let Some(dir) = &plots {
-        for path in rumor_triage::plots::write_all(&predictions, dir)? {
+        for path in rumor_triage::eval::write_plots(&predictions, dir)? {
             eprintln!("wrote {}", path.display());
         }
     }
@@ -222,7 +214,7 @@ fn grouped_output(
         ));
     }
     text.push_str("\npooled over all rounds:\n\n");
-    text.push_str(&rumor_triage::eval::report_table(&report.pooled));
+    text.push_str(&report_table(&report.pooled));
     Ok((text, pooled))
 }
 
@@ -245,7 +237,7 @@ fn single_output(
         at_precision,
     )?;
     let Some(only) = report.groups.first() else {
-        return Err(Error::invalid("the protocol made no split"));
+        return Err(Error::InvalidInput("the protocol made no split".into()));
     };
     if json {
         let mut value = serde_json::to_value(&only.report)?;
@@ -262,7 +254,7 @@ fn single_output(
         only.name,
         only.train_items,
         only.test_items,
-        rumor_triage::eval::report_table(&only.report)
+        report_table(&only.report)
     );
     Ok((text, pooled))
 }

@@ -29,7 +29,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     let info = serde_json::json!({
-        "format_version": rumor_triage::model::FORMAT_VERSION,
+        "format_version": rumor_triage::FORMAT_VERSION,
         "labels": model.labels(),
         "flagged_labels": model.flagged_labels(),
         "threshold": model.threshold(),

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
-use rumor_triage::perturb::Perturbation;
+use rumor_triage::eval::Perturbation;
 use rumor_triage::Error;
 
 use crate::output::open_input;
@@ -35,18 +35,26 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     } = args;
     let perturbation = Perturbation::from_name(&kind).ok_or_else(|| {
         let names: Vec<&str> = Perturbation::ALL.iter().map(|p| p.name()).collect();
-        Error::invalid(format!("unknown perturbation {kind:?}; one of {names:?}"))
+        Error::invalid_option(
+            "--kind",
+            format!("unknown perturbation {kind:?}; one of {names:?}"),
+        )
     })?;
     let mut stdout = BufWriter::new(std::io::stdout().lock());
     for (n, line) in open_input(&input)?.0.lines().enumerate() {
         let line = line?;
-        let mut value: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| Error::invalid(format!("{input}:{}: not JSON: {e}", n + 1)))?;
+        let mut value: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| Error::BadRecord {
+                path: input.clone(),
+                line: n as u64 + 1,
+                reason: format!("not JSON: {e}"),
+            })?;
         let Some(text) = value.get_mut(&text_field) else {
-            return Err(Error::invalid(format!(
-                "{input}:{}: no field {text_field:?}",
-                n + 1
-            )));
+            return Err(Error::MissingField {
+                path: input.clone(),
+                line: n as u64 + 1,
+                field: text_field.clone(),
+            });
         };
         if let Some(original) = text.as_str() {
             *text = perturbation

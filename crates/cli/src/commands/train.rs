@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rumor_triage::io::read_examples_keyed;
-use rumor_triage::protocol::{tune, Calibrate, TuneGrid};
+use rumor_triage::eval::{tune, Calibrate, TuneGrid};
 use rumor_triage::{Error, Model};
 
-use crate::args::{set_threads, FieldArgs, TrainArgs};
+use crate::args::{read_labeled, set_threads, FieldArgs, TrainArgs};
 
 /// Train a model from labeled JSONL files.
 #[derive(clap::Args)]
@@ -68,14 +67,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     let key = calibrate_by_group
         .as_deref()
         .or(calibrate_by_time.as_deref());
-    let mut examples = Vec::new();
-    let mut keys = Vec::new();
-    for path in &input {
-        for (example, value) in read_examples_keyed(path, &fields.fields(), key)? {
-            examples.push(example);
-            keys.push(value.unwrap_or_default());
-        }
-    }
+    let (examples, keys) = read_labeled(&input, &fields.fields(), key)?;
     let mut options = train.options()?;
     let everyone: Vec<usize> = (0..examples.len()).collect();
     let calibrate = match (&calibrate_by_group, &calibrate_by_time) {

@@ -6,12 +6,16 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaigns::{CampaignCount, CampaignOptions, Campaigns, Signature};
+pub(crate) mod campaigns;
+
+use crate::features::Signature;
+use campaigns::Campaigns;
+pub use campaigns::{CampaignCount, CampaignOptions};
 
 /// Totals for one group (a platform or a day).
 ///
 /// ```
-/// let g = rumor_triage::counts::GroupCount { total: 3, flagged: 1 };
+/// let g = rumor_triage::GroupCount { total: 3, flagged: 1 };
 /// assert!(g.flagged <= g.total);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +29,7 @@ pub struct GroupCount {
 /// One account and its flagged posts.
 ///
 /// ```
-/// let a = rumor_triage::counts::AccountCount { account: "@a".into(), flagged: 2, total: 5 };
+/// let a = rumor_triage::AccountCount { account: "@a".into(), flagged: 2, total: 5 };
 /// assert_eq!(serde_json::to_value(&a).unwrap()["flagged"], 2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +45,11 @@ pub struct AccountCount {
 /// Aggregated cleanup counts of a labeled run.
 ///
 /// ```
-/// let empty = rumor_triage::counts::CountsBuilder::new(5).finish();
+/// let empty = rumor_triage::CountsBuilder::new(5).finish();
 /// assert_eq!((empty.total, empty.flagged), (0, 0));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CleanupCounts {
     /// Posts counted.
     pub total: u64,
@@ -81,7 +86,7 @@ pub struct CleanupCounts {
 /// Accumulates [`CleanupCounts`] one post at a time, in bounded memory per distinct key.
 ///
 /// ```
-/// use rumor_triage::counts::CountsBuilder;
+/// use rumor_triage::CountsBuilder;
 /// let mut counts = CountsBuilder::new(10);
 /// counts.add("rumor", true, Some("@a"), Some("twitter"), Some("2014-08-09T22:33:06Z"));
 /// counts.add("non-rumor", false, Some("@a"), Some("twitter"), None);
@@ -211,7 +216,7 @@ impl CountsBuilder {
     /// A builder that keeps the `top` accounts with the most flagged posts.
     ///
     /// ```
-    /// let mut b = rumor_triage::counts::CountsBuilder::new(1);
+    /// let mut b = rumor_triage::CountsBuilder::new(1);
     /// for account in ["x", "y", "y"] {
     ///     b.add("rumor", true, Some(account), None, None);
     /// }
@@ -225,7 +230,7 @@ impl CountsBuilder {
     /// [`CountsBuilder::new`] grouping campaigns with `options`.
     ///
     /// ```
-    /// use rumor_triage::{campaigns::CampaignOptions, counts::CountsBuilder};
+    /// use rumor_triage::{CampaignOptions, CountsBuilder};
     /// let strict = CountsBuilder::with_campaigns(10, CampaignOptions { min_similarity: 0.9, ..Default::default() });
     /// assert_eq!(strict.finish().campaigns, 0);
     /// ```
@@ -243,7 +248,7 @@ impl CountsBuilder {
     /// account, platform and time when known.
     ///
     /// ```
-    /// let mut b = rumor_triage::counts::CountsBuilder::new(10);
+    /// let mut b = rumor_triage::CountsBuilder::new(10);
     /// b.add("non-rumor", false, None, Some("weibo"), Some("2014-01-02T03:04:05Z"));
     /// assert_eq!(b.finish().platforms["weibo"].total, 1);
     /// ```
@@ -282,7 +287,7 @@ impl CountsBuilder {
     /// ```
     /// let model = rumor_triage::Model::load_default().unwrap();
     /// let mut ws = rumor_triage::Workspace::default();
-    /// let mut counts = rumor_triage::counts::CountsBuilder::new(5);
+    /// let mut counts = rumor_triage::CountsBuilder::new(5);
     /// for (line, text) in [(1, "Share now: the dam has burst, evacuate!"), (2, "Share now: the dam has burst, evacuate!!!")] {
     ///     model.score_with(text, &mut ws, None).unwrap();
     ///     let campaign = counts.campaign_of(line, ws.signature()).unwrap();
@@ -299,7 +304,7 @@ impl CountsBuilder {
     /// account joins the campaign's distinct accounts if [`CountsBuilder::add`] counted it.
     ///
     /// ```
-    /// let mut counts = rumor_triage::counts::CountsBuilder::new(5);
+    /// let mut counts = rumor_triage::CountsBuilder::new(5);
     /// for (id, account) in [("a", "x"), ("b", "y"), ("c", "x")] {
     ///     counts.add("rumor", true, Some(account), None, None);
     ///     counts.add_to_campaign(4, id, Some(account), Some("2014-08-09T22:33:06Z"));
@@ -337,10 +342,10 @@ impl CountsBuilder {
     /// The finished counts, with the top accounts sorted by flagged posts (ties by name).
     ///
     /// ```
-    /// let c = rumor_triage::counts::CountsBuilder::new(3).finish();
+    /// let c = rumor_triage::CountsBuilder::new(3).finish();
     /// assert!(c.top_accounts.is_empty());
     ///
-    /// let mut b = rumor_triage::counts::CountsBuilder::new(2);
+    /// let mut b = rumor_triage::CountsBuilder::new(2);
     /// for account in ["b", "a", "c", "c"] {
     ///     b.add("rumor", true, Some(account), None, None);
     /// }

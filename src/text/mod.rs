@@ -9,7 +9,7 @@
 //!
 //! The crate's `encode` runs at a few MB/s, so [`FastTokenizer`] re-implements exactly the
 //! same steps with reused buffers and an ASCII fast path. The test
-//! `tests/tokenizer_parity.rs` checks that both give the same tokens on every post of the
+//! `parity_tests.rs` checks that both give the same tokens on every post of the
 //! evaluation data. A user-supplied `tokenizer.json` goes through the crate's `encode`
 //! instead ([`TokenizerBackend::Custom`]), which is correct for any pipeline but slower.
 
@@ -25,7 +25,7 @@ use unicode_categories::UnicodeCategories;
 use unicode_normalization_alignments::UnicodeNormalization;
 
 use crate::error::Error;
-use crate::features::token_hash;
+use crate::util::{ngram_lead, token_hash};
 
 /// The token that stands for a word outside the vocabulary.
 pub const UNK_TOKEN: &str = "[UNK]";
@@ -148,17 +148,11 @@ fn builtin_normalizer() -> Result<NormalizerWrapper, Error> {
 ///
 /// This is what a model file stores as its `tokenizer.json`; the words of `vocab` get ids
 /// in the order given, after `[UNK]` (id 0).
-///
-/// ```
-/// let tokenizer = rumor_triage::text::builtin_tokenizer(&["rumor".to_string()]).unwrap();
-/// let encoding = tokenizer.encode("RUMOR: 3 dead http://t.co/x", false).unwrap();
-/// assert_eq!(encoding.get_tokens(), ["rumor", "[UNK]", "[UNK]", "[UNK]", "[UNK]"]);
-/// ```
 pub fn builtin_tokenizer(vocab: &[String]) -> Result<Tokenizer, Error> {
     let mut ids = ahash::AHashMap::with_capacity(vocab.len() + 1);
     ids.insert(UNK_TOKEN.to_owned(), 0u32);
     for word in vocab {
-        let next = u32::try_from(ids.len()).map_err(|_| Error::invalid("vocabulary too large"))?;
+        let next = u32::try_from(ids.len()).map_err(|_| Error::input("vocabulary too large"))?;
         ids.entry(word.clone()).or_insert(next);
     }
     let model = WordLevel::builder()
@@ -209,11 +203,6 @@ pub(crate) fn builtin_vocab_of(tokenizer: &Tokenizer) -> Result<Option<Vec<Strin
 /// Counts the pre-vocabulary words of a corpus with the fast path, most frequent first
 /// (ties by word), keeping words seen at least `min_count` times. This is the ordering the
 /// crate's `WordLevelTrainer` uses.
-///
-/// ```
-/// let vocab = rumor_triage::text::learn_vocabulary(["a b b", "b c"].into_iter(), 2);
-/// assert_eq!(vocab, ["b"]);
-/// ```
 pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64) -> Vec<String> {
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut buffers = Buffers::default();
@@ -235,12 +224,6 @@ pub fn learn_vocabulary<'a>(texts: impl Iterator<Item = &'a str>, min_count: u64
 }
 
 /// Reusable scratch space for the fast path, so that tokenizing allocates nothing once warm.
-///
-/// ```
-/// let mut buffers = rumor_triage::text::Buffers::default();
-/// let fast = rumor_triage::text::FastTokenizer::new(&[], 0);
-/// fast.tokens("x", &mut buffers, |t| assert_eq!(t, "[UNK]"));
-/// ```
 #[derive(Default, Debug, Clone)]
 pub struct Buffers {
     first: String,
@@ -248,11 +231,6 @@ pub struct Buffers {
 }
 
 /// Checks whether `c` gets a token of its own as a CJK ideograph (the crate's definition).
-///
-/// ```
-/// assert!(rumor_triage::text::is_cjk_ideograph('谣'));
-/// assert!(!rumor_triage::text::is_cjk_ideograph('あ'));
-/// ```
 #[inline]
 pub fn is_cjk_ideograph(c: char) -> bool {
     matches!(
@@ -701,10 +679,6 @@ fn split_pieces<'a>(text: &'a str, piece: &mut impl FnMut(Piece<'a>)) {
 
 /// A token as the feature hasher sees it: its frozen 64-bit hash and whether it is a
 /// single CJK ideograph (which admits longer n-grams).
-///
-/// ```
-/// let key = rumor_triage::text::TokenKey { hash: rumor_triage::features::token_hash("谣", 0), cjk: true, punctuation: false };
-/// assert!(key.cjk);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenKey {
@@ -734,7 +708,7 @@ fn is_punctuation_token(token: &str) -> bool {
 }
 
 /// A word's token hash and the first step of the hash of each n-gram it starts
-/// ([`crate::features::ngram_lead`] for n = 1, 2, 3), computed once per vocabulary word
+/// (`ngram_lead` for n = 1, 2, 3), computed once per vocabulary word
 /// instead of once per occurrence.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WordHashes {
@@ -753,7 +727,7 @@ impl WordHashes {
     pub(crate) fn of(hash: u64) -> Self {
         Self {
             hash,
-            leads: [1, 2, 3].map(|n| crate::features::ngram_lead(n, hash)),
+            leads: [1, 2, 3].map(|n| ngram_lead(n, hash)),
             subwords: NOT_CACHED,
         }
     }
@@ -776,51 +750,41 @@ pub struct FastTokenizer {
     placeholder_slots: [u32; 3],
     unk: WordHashes,
     /// The character n-gram buckets of every vocabulary word, back to back, in
-    /// [`crate::features::for_each_subword`]'s order: hashed once per word instead of once
+    /// the order the feature stage hashes them in: hashed once per word instead of once
     /// per occurrence.
     subword_buckets: Vec<u32>,
 }
 
 impl FastTokenizer {
-    /// Builds the fast path for `vocab`, hashing each word with `seed`.
-    ///
-    /// ```
-    /// use rumor_triage::text::{Buffers, FastTokenizer};
-    /// let fast = FastTokenizer::new(&["地".to_string(), "震".to_string()], 0);
-    /// let mut buffers = Buffers::default();
-    /// let mut tokens = Vec::new();
-    /// fast.tokens("网传地震", &mut buffers, |t| tokens.push(t.to_string()));
-    /// assert_eq!(tokens, ["[UNK]", "[UNK]", "地", "震"]);
-    /// ```
-    pub fn new(vocab: &[String], seed: u64) -> Self {
-        Self::build(vocab, seed, None)
+    /// Builds the fast path for `vocab`, hashing each word with `seed` (and no character
+    /// n-gram cache: the tests' reference).
+    #[cfg(test)]
+    pub(crate) fn new(vocab: &[String], seed: u64) -> Self {
+        Self::build(vocab, seed, None::<fn(&str, &mut Vec<u32>)>)
     }
 
-    /// [`Self::new`] with each vocabulary word's character n-gram buckets under `config`
-    /// computed up front (the model's scoring path).
-    pub(crate) fn for_features(vocab: &[String], config: &crate::features::FeatureConfig) -> Self {
-        Self::build(vocab, config.seed, Some(config))
+    /// The fast path for `vocab`, with each vocabulary word's character n-gram buckets computed up front
+    /// by `subwords_of(word, out)` (the model's scoring path; the feature stage knows how).
+    pub(crate) fn with_word_cache(
+        vocab: &[String],
+        seed: u64,
+        subwords_of: impl FnMut(&str, &mut Vec<u32>),
+    ) -> Self {
+        Self::build(vocab, seed, Some(subwords_of))
     }
 
     fn build(
         vocab: &[String],
         seed: u64,
-        subwords_of: Option<&crate::features::FeatureConfig>,
+        mut subwords_of: Option<impl FnMut(&str, &mut Vec<u32>)>,
     ) -> Self {
         let mut subword_buckets = Vec::new();
-        let (mut padded, mut boundaries) = (String::new(), Vec::new());
         let mut cache_subwords = |word: &str| -> [u32; 2] {
-            let Some(config) = subwords_of else {
+            let Some(subwords_of) = subwords_of.as_mut() else {
                 return NOT_CACHED;
             };
             let start = subword_buckets.len();
-            crate::features::for_each_subword(
-                config,
-                word,
-                &mut padded,
-                &mut boundaries,
-                |b, _| subword_buckets.push(b),
-            );
+            subwords_of(word, &mut subword_buckets);
             match (u32::try_from(start), u32::try_from(subword_buckets.len())) {
                 (Ok(start), Ok(end)) if end < u32::MAX => [start, end],
                 _ => NOT_CACHED,
@@ -879,15 +843,6 @@ impl FastTokenizer {
         self.subword_buckets.get(start as usize..end as usize)
     }
 
-    /// Number of words in the vocabulary (without `[UNK]`).
-    ///
-    /// ```
-    /// assert_eq!(rumor_triage::text::FastTokenizer::new(&["a".into()], 0).vocab_len(), 1);
-    /// ```
-    pub fn vocab_len(&self) -> usize {
-        self.words.len()
-    }
-
     /// The hashes of a vocabulary word.
     #[inline]
     fn hashes_of_word(&self, word: &str) -> Option<&WordHashes> {
@@ -916,21 +871,10 @@ impl FastTokenizer {
         }
     }
 
-    /// Calls `token` with the text (`[UNK]` for an unknown word), key and hashes of each
-    /// token.
-    #[inline]
-    pub(crate) fn for_each(
-        &self,
-        text: &str,
-        buffers: &mut Buffers,
-        mut token: impl FnMut(&str, TokenKey, &WordHashes),
-    ) {
-        self.for_each_with_word(text, buffers, |t, _, k, hashes| token(t, k, hashes));
-    }
-
-    /// [`Self::for_each`], also giving each word's own text (before the vocabulary lookup
-    /// turns an unknown one into `[UNK]`), and `None` for a single-character token (a CJK
-    /// ideograph, punctuation).
+    /// Calls `token` with the text (`[UNK]` for an unknown word), the word's own text
+    /// (before the vocabulary lookup turns an unknown one into `[UNK]`; `None` for a
+    /// single-character token, a CJK ideograph or punctuation), key and hashes of each
+    /// token: the one walk of the fast path.
     #[inline]
     pub(crate) fn for_each_with_word(
         &self,
@@ -964,23 +908,11 @@ impl FastTokenizer {
         });
     }
 
-    /// Calls `key` for each token of `text`.
-    ///
-    /// ```
-    /// use rumor_triage::text::{Buffers, FastTokenizer};
-    /// let mut n = 0;
-    /// FastTokenizer::new(&[], 0).keys("a b 谣言", &mut Buffers::default(), |_| n += 1);
-    /// assert_eq!(n, 4);
-    /// ```
-    #[inline]
-    pub fn keys(&self, text: &str, buffers: &mut Buffers, mut key: impl FnMut(TokenKey)) {
-        self.for_each(text, buffers, |_, k, _| key(k));
-    }
-
     /// Calls `token` with the text of each token of `text` (`[UNK]` for unknown words),
     /// exactly as the crate's `encode(..).get_tokens()` would give them.
-    pub fn tokens(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str)) {
-        self.for_each(text, buffers, |t, _, _| token(t));
+    #[cfg(test)]
+    pub(crate) fn tokens(&self, text: &str, buffers: &mut Buffers, mut token: impl FnMut(&str)) {
+        self.for_each_with_word(text, buffers, |t, _, _, _| token(t));
     }
 }
 
@@ -989,23 +921,57 @@ impl FastTokenizer {
 /// `tests/model.rs` flipping bits in a model), so the bytes are first checked to be JSON at
 /// all, which turns that case into a plain error, and the parse still runs under
 /// `catch_unwind` for anything else of the kind.
-///
-/// ```
-/// use rumor_triage::text::parse_tokenizer_json;
-/// let json = rumor_triage::text::builtin_tokenizer(&["a".into()]).unwrap().to_string(false).unwrap();
-/// assert!(parse_tokenizer_json(json.as_bytes()).is_ok());
-/// assert!(parse_tokenizer_json(br#"{"decoder":{"type":7}}"#).is_err());
-/// let err = parse_tokenizer_json(br#"{"decoder":{"type":"\q"}}"#).unwrap_err();
-/// assert!(err.to_string().contains("not valid JSON"));
-/// ```
 pub fn parse_tokenizer_json(bytes: &[u8]) -> Result<Tokenizer, Error> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-        .map_err(|e| Error::invalid(format!("tokenizer.json is not valid JSON: {e}")))?;
+        .map_err(|e| Error::tokenizer(format!("tokenizer.json is not valid JSON: {e}")))?;
     match std::panic::catch_unwind(|| Tokenizer::from_bytes(bytes)) {
         Ok(parsed) => parsed.map_err(Error::Tokenizer),
-        Err(_) => Err(Error::invalid(
+        Err(_) => Err(Error::tokenizer(
             "tokenizer.json is malformed (the tokenizers crate panicked reading it)",
         )),
+    }
+}
+
+/// A user's own Hugging Face `tokenizer.json`, to train with instead of the built-in
+/// pipeline ([`crate::TrainOptions::tokenizer`]). Any pipeline works, but every text then
+/// goes through the `tokenizers` crate's `encode`, which is several times slower than the
+/// built-in fast path.
+///
+/// ```
+/// use rumor_triage::CustomTokenizer;
+/// let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+///   "normalizer":{"type":"Lowercase"},"pre_tokenizer":{"type":"Whitespace"},
+///   "post_processor":null,"decoder":null,
+///   "model":{"type":"WordLevel","vocab":{"[UNK]":0,"rumor":1},"unk_token":"[UNK]"}}"#;
+/// let tokenizer = CustomTokenizer::from_json(json.as_bytes())?;
+/// assert!(tokenizer.to_json()?.contains("WordLevel"));
+/// assert!(CustomTokenizer::from_json(b"{not json").is_err());
+/// # Ok::<(), rumor_triage::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CustomTokenizer(Box<Tokenizer>);
+
+impl CustomTokenizer {
+    /// Parses a `tokenizer.json`; malformed JSON is an [`Error::Tokenizer`], never a panic.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        parse_tokenizer_json(bytes).map(|t| Self(Box::new(t)))
+    }
+
+    /// Reads and parses a `tokenizer.json` file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&bytes)
+    }
+
+    /// The pipeline as `tokenizer.json` text.
+    pub fn to_json(&self) -> Result<String, Error> {
+        self.0.to_string(false).map_err(Error::Tokenizer)
+    }
+
+    /// The tokenizer as a scoring backend.
+    pub(crate) fn backend(&self) -> TokenizerBackend {
+        TokenizerBackend::Custom(self.0.clone())
     }
 }
 
@@ -1027,11 +993,6 @@ impl<'a> Word<'a> {
 }
 
 /// Which implementation turns a text into tokens.
-///
-/// ```
-/// let model = rumor_triage::Model::load_default().unwrap();
-/// assert!(matches!(model.tokenizer(), rumor_triage::text::TokenizerBackend::Builtin(_)));
-/// ```
 #[derive(Debug, Clone)]
 pub enum TokenizerBackend {
     /// The built-in pipeline through [`FastTokenizer`].
@@ -1041,63 +1002,23 @@ pub enum TokenizerBackend {
 }
 
 impl TokenizerBackend {
-    /// Calls `token` with the text and key of each token of `text`.
-    ///
-    /// ```
-    /// let model = rumor_triage::Model::load_default().unwrap();
-    /// let mut tokens = Vec::new();
-    /// model.tokenizer().for_each_token("RT @bbc", 0, &mut Default::default(), |t, _| tokens.push(t.to_owned())).unwrap();
-    /// assert_eq!(tokens, ["rt", "xxuser", "bbc"]);
-    /// ```
-    ///
-    /// For a custom tokenizer a failing `encode` yields an error.
-    pub fn for_each_token(
+    /// Calls `token` with the text and key of each token of `text` (`[UNK]` for a word
+    /// outside the vocabulary); for a custom tokenizer a failing `encode` is an error.
+    pub(crate) fn for_each_token(
         &self,
         text: &str,
         seed: u64,
         buffers: &mut Buffers,
         mut token: impl FnMut(&str, TokenKey),
     ) -> Result<(), Error> {
-        self.for_each_token_with_word(text, seed, buffers, |t, _, k| token(t, k))
-    }
-
-    /// [`Self::for_each_token`], also giving each word's own text: for the built-in
-    /// pipeline the text before the vocabulary lookup ([`FastTokenizer::for_each_with_word`]);
-    /// for a custom tokenizer, whose raw words are not known here, the token text of a token
-    /// that is neither one CJK ideograph nor punctuation (`[UNK]` included).
-    pub(crate) fn for_each_token_with_word(
-        &self,
-        text: &str,
-        seed: u64,
-        buffers: &mut Buffers,
-        mut token: impl FnMut(&str, Option<&str>, TokenKey),
-    ) -> Result<(), Error> {
-        match self {
-            TokenizerBackend::Builtin(fast) => {
-                fast.for_each_with_word(text, buffers, |t, word, k, _| token(t, word, k));
-                Ok(())
-            }
-            TokenizerBackend::Custom(tokenizer) => {
-                let encoding = tokenizer.encode(text, false).map_err(Error::Tokenizer)?;
-                for piece in encoding.get_tokens() {
-                    let mut chars = piece.chars();
-                    let cjk = matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk_ideograph(c));
-                    let punctuation = !cjk && is_punctuation_token(piece);
-                    let key = TokenKey {
-                        hash: token_hash(piece, seed),
-                        cjk,
-                        punctuation,
-                    };
-                    token(piece, (!cjk && !punctuation).then_some(piece), key);
-                }
-                Ok(())
-            }
-        }
+        self.for_each_token_with_leads(text, seed, buffers, |t, k, _, _| token(t, k))
     }
 
     /// Calls `key` for each token of `text` with the first steps of its n-gram hashes and,
-    /// for a word, the word as [`Self::for_each_token_with_word`] gives it with its cached
-    /// character n-gram buckets (the hot path of featurizing).
+    /// for a word, the word with its cached character n-gram buckets: the hot path of
+    /// featurizing. For the built-in pipeline the word is its text before the vocabulary
+    /// lookup; for a custom tokenizer, whose raw words are not known here, the token text of
+    /// a token that is neither one CJK ideograph nor punctuation (`[UNK]` included).
     #[inline]
     pub(crate) fn for_each_key_with_leads(
         &self,
@@ -1113,18 +1034,18 @@ impl TokenizerBackend {
                 });
                 Ok(())
             }
-            TokenizerBackend::Custom(_) => {
-                self.for_each_token_with_word(text, seed, buffers, |_, word, k| {
+            TokenizerBackend::Custom(tokenizer) => {
+                custom_tokens(tokenizer, text, seed, |_, word, k| {
                     key(k, WordHashes::of(k.hash).leads, word.map(Word::uncached))
                 })
             }
         }
     }
 
-    /// [`Self::for_each_key_with_leads`], also giving each token's text (`[UNK]` for an
-    /// unknown word): the walk with which explaining names the n-grams. (A separate copy,
-    /// because passing the text through the hot path cost it half a thousand instructions
-    /// per post.)
+    /// [`Self::for_each_key_with_leads`], also giving each token's text: the walk with which
+    /// explaining names the n-grams, and every other walk that wants the texts. (A copy of
+    /// the hot walk rather than one walk for both, because passing the text through the hot
+    /// path cost it about 500 instructions per post, callgrind, docs/decisions.md.)
     pub(crate) fn for_each_token_with_leads(
         &self,
         text: &str,
@@ -1139,39 +1060,41 @@ impl TokenizerBackend {
                 });
                 Ok(())
             }
-            TokenizerBackend::Custom(_) => {
-                self.for_each_token_with_word(text, seed, buffers, |t, word, k| {
+            TokenizerBackend::Custom(tokenizer) => {
+                custom_tokens(tokenizer, text, seed, |t, word, k| {
                     token(t, k, WordHashes::of(k.hash).leads, word.map(Word::uncached))
                 })
             }
         }
     }
-
-    /// Calls `key` for each token of `text` (the hot path).
-    ///
-    /// ```
-    /// let model = rumor_triage::Model::load_default().unwrap();
-    /// let mut n = 0;
-    /// model.tokenizer().for_each_key("网传", 0, &mut Default::default(), |_| n += 1).unwrap();
-    /// assert_eq!(n, 2);
-    /// ```
-    #[inline]
-    pub fn for_each_key(
-        &self,
-        text: &str,
-        seed: u64,
-        buffers: &mut Buffers,
-        mut key: impl FnMut(TokenKey),
-    ) -> Result<(), Error> {
-        match self {
-            TokenizerBackend::Builtin(fast) => {
-                fast.keys(text, buffers, key);
-                Ok(())
-            }
-            TokenizerBackend::Custom(_) => self.for_each_token(text, seed, buffers, |_, k| key(k)),
-        }
-    }
 }
+
+/// The tokens of a user's own `tokenizer.json`, through the crate's `encode`, each with its
+/// key computed from its text and, unless it is one CJK ideograph or punctuation, itself
+/// as its word.
+fn custom_tokens(
+    tokenizer: &Tokenizer,
+    text: &str,
+    seed: u64,
+    mut token: impl FnMut(&str, Option<&str>, TokenKey),
+) -> Result<(), Error> {
+    let encoding = tokenizer.encode(text, false).map_err(Error::Tokenizer)?;
+    for piece in encoding.get_tokens() {
+        let mut chars = piece.chars();
+        let cjk = matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk_ideograph(c));
+        let punctuation = !cjk && is_punctuation_token(piece);
+        let key = TokenKey {
+            hash: token_hash(piece, seed),
+            cjk,
+            punctuation,
+        };
+        token(piece, (!cjk && !punctuation).then_some(piece), key);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod parity_tests;
 
 #[cfg(test)]
 mod tests {
@@ -1200,7 +1123,75 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_gives_unk_for_words_outside_its_vocabulary() {
+        let fast = FastTokenizer::new(&["地".to_string(), "震".to_string()], 0);
+        let mut tokens = Vec::new();
+        fast.tokens("网传地震", &mut Buffers::default(), |t| {
+            tokens.push(t.to_string())
+        });
+        assert_eq!(tokens, ["[UNK]", "[UNK]", "地", "震"]);
+        let mut n = 0;
+        FastTokenizer::new(&[], 0).tokens("a b 谣言", &mut Buffers::default(), |_| n += 1);
+        assert_eq!(n, 4);
+    }
+
+    #[test]
     fn bare_scheme_is_not_a_url() {
         assert_eq!(words("http:// x"), ["http", ":", "/", "/", "x"]);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    //! What the items' doc examples showed before the module became private.
+
+    #[test]
+    fn builtin_tokenizer_example() {
+        let tokenizer = crate::text::builtin_tokenizer(&["rumor".to_string()]).unwrap();
+        let encoding = tokenizer
+            .encode("RUMOR: 3 dead http://t.co/x", false)
+            .unwrap();
+        assert_eq!(
+            encoding.get_tokens(),
+            ["rumor", "[UNK]", "[UNK]", "[UNK]", "[UNK]"]
+        );
+    }
+
+    #[test]
+    fn learn_vocabulary_example() {
+        let vocab = crate::text::learn_vocabulary(["a b b", "b c"].into_iter(), 2);
+        assert_eq!(vocab, ["b"]);
+    }
+
+    #[test]
+    fn buffers_example() {
+        let mut buffers = crate::text::Buffers::default();
+        let fast = crate::text::FastTokenizer::new(&[], 0);
+        fast.tokens("x", &mut buffers, |t| assert_eq!(t, "[UNK]"));
+    }
+
+    #[test]
+    fn is_cjk_ideograph_example() {
+        assert!(crate::text::is_cjk_ideograph('谣'));
+        assert!(!crate::text::is_cjk_ideograph('あ'));
+    }
+
+    #[test]
+    fn parse_tokenizer_json_example() {
+        use crate::text::parse_tokenizer_json;
+        let json = crate::text::builtin_tokenizer(&["a".into()])
+            .unwrap()
+            .to_string(false)
+            .unwrap();
+        assert!(parse_tokenizer_json(json.as_bytes()).is_ok());
+        assert!(parse_tokenizer_json(br#"{"decoder":{"type":7}}"#).is_err());
+        let err = parse_tokenizer_json(br#"{"decoder":{"type":"\q"}}"#).unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn tokenizerbackend_example() {
+        let model = crate::Model::load_default().unwrap();
+        assert!(model.uses_builtin_tokenizer());
     }
 }

@@ -1,11 +1,17 @@
 //! The fast tokenizer gives exactly the tokens of the `tokenizers` crate pipeline it
-//! stands for, on every post of the evaluation data.
+//! stands for: on every post of the evaluation data, on hostile strings, and on generated
+//! text.
 
-mod common;
+use proptest::prelude::*;
 
-use rumor_triage::text::{
+use super::{
     builtin_tokenizer, learn_vocabulary, Buffers, FastTokenizer, TokenKey, TokenizerBackend,
 };
+use crate::test_data as common;
+
+#[path = "../../tests/common/hostile_text.rs"]
+mod hostile;
+use hostile::hostile_text;
 
 /// Each token's text and key, as `backend` gives them. Whether an `[UNK]` token is a CJK
 /// ideograph or punctuation is left out: the fast path knows the word behind it, a
@@ -99,5 +105,20 @@ fn hostile_strings_match_the_crate() {
         let expected = keyed_tokens(&crate_backend, text, &mut buffers);
         let got = keyed_tokens(&fast, text, &mut buffers);
         assert_eq!(got, expected, "tokens differ for {text:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_tokenizer_gives_the_crates_tokens(text in hostile_text()) {
+        let vocab: Vec<String> = ["rumor", "a", "xxurl", "xxuser", "xxnum", "谣", "!", "@"]
+            .map(String::from)
+            .to_vec();
+        let crate_tokens = builtin_tokenizer(&vocab).unwrap().encode(text.as_str(), false).unwrap();
+        let mut got = Vec::new();
+        FastTokenizer::new(&vocab, 0).tokens(&text, &mut Buffers::default(), |t| got.push(t.to_owned()));
+        prop_assert_eq!(got, crate_tokens.get_tokens());
     }
 }

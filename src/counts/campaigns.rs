@@ -3,7 +3,7 @@
 //!
 //! Each post's set of n-gram buckets (the very features the model scores) is sketched by
 //! one-permutation MinHash (Li, Owen and Zhang, "One Permutation Hashing", NIPS 2012): a
-//! bucket is already a hash of its n-gram, so its low bits pick one of [`SIGNATURE_BINS`]
+//! bucket is already a hash of its n-gram, so its low bits pick one of `SIGNATURE_BINS`
 //! bins, and each bin keeps the smallest of the rest. The share of bins two signatures
 //! agree on, among the bins either one fills, estimates the Jaccard similarity of the two
 //! sets. Candidates are found by locality-sensitive hashing over bands of four bins (eight
@@ -21,85 +21,11 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-/// Bins of a [`Signature`].
-pub const SIGNATURE_BINS: usize = 32;
-const ROWS: usize = 4;
-const BANDS: usize = SIGNATURE_BINS / ROWS;
+use crate::features::sketch::BANDS;
+use crate::features::Signature;
+
 /// Account hashes kept per campaign to count its distinct accounts.
 const ACCOUNT_SKETCH: usize = 64;
-const EMPTY_BIN: u32 = u32::MAX;
-
-/// A MinHash sketch of a post's n-gram buckets (see the module docs).
-///
-/// ```
-/// use rumor_triage::{campaigns::Signature, features::token_hash};
-/// // Buckets are the top bits of n-gram hashes (here of made-up n-grams, 2^20 buckets).
-/// let bucket = |i: u32| (token_hash(&i.to_string(), 0) >> 44) as u32;
-/// let (mut a, mut b) = (Signature::default(), Signature::default());
-/// (0..200).for_each(|i| a.add(bucket(i)));
-/// (0..200).for_each(|i| b.add(bucket(i)));
-/// assert_eq!(a.similarity(&b), 1.0);
-/// (1000..1200).for_each(|i| b.add(bucket(i))); // Jaccard similarity now 0.5
-/// assert!(a.similarity(&b) < 0.8);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Signature([u32; SIGNATURE_BINS]);
-
-impl Default for Signature {
-    fn default() -> Self {
-        Self([EMPTY_BIN; SIGNATURE_BINS])
-    }
-}
-
-impl Signature {
-    /// Adds one n-gram bucket to the sketched set (adding it again changes nothing).
-    ///
-    /// A bucket is already the top bits of a mixed hash of its n-gram, so it serves as its
-    /// own random permutation: its low bits pick the bin and the rest are its value.
-    #[inline]
-    pub fn add(&mut self, bucket: u32) {
-        if let Some(slot) = self.0.get_mut(bucket as usize % SIGNATURE_BINS) {
-            *slot = (*slot).min(bucket / SIGNATURE_BINS as u32);
-        }
-    }
-
-    /// The estimated Jaccard similarity of the two sketched sets: bins equal and filled,
-    /// over bins filled in either (0 when both are empty).
-    ///
-    /// ```
-    /// let empty = rumor_triage::campaigns::Signature::default();
-    /// assert_eq!(empty.similarity(&empty), 0.0);
-    /// ```
-    pub fn similarity(&self, other: &Self) -> f32 {
-        let (mut same, mut filled) = (0u32, 0u32);
-        for (&a, &b) in self.0.iter().zip(&other.0) {
-            if a != EMPTY_BIN || b != EMPTY_BIN {
-                filled += 1;
-                same += u32::from(a == b);
-            }
-        }
-        if filled == 0 {
-            0.0
-        } else {
-            same as f32 / filled as f32
-        }
-    }
-
-    /// The keys of the bands that hold at least one filled bin, each tagged with its band.
-    fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.0
-            .chunks_exact(ROWS)
-            .enumerate()
-            .filter(|(_, rows)| rows.iter().any(|&v| v != EMPTY_BIN))
-            .map(|(band, rows)| {
-                let pair = |i: usize| {
-                    let at = |j: usize| u64::from(rows.get(j).copied().unwrap_or(EMPTY_BIN));
-                    at(i) << 32 | at(i + 1)
-                };
-                crate::features::mix(crate::features::mix(pair(0) ^ band as u64) ^ pair(2))
-            })
-    }
-}
 
 /// The band keys of the first posts' sketches, each with where its sketch is: a multimap
 /// in one open-addressing table (linear probing, at most half full), so that a post's
@@ -125,7 +51,7 @@ impl BandTable {
 
     fn prefetch(&self, key: u64) {
         if let Some(slot) = self.slots.get(self.home(key)) {
-            crate::features::prefetch(slot);
+            crate::util::prefetch(slot);
         }
     }
 
@@ -209,7 +135,7 @@ impl BandTable {
 /// How posts are grouped into campaigns.
 ///
 /// ```
-/// let o = rumor_triage::campaigns::CampaignOptions::default();
+/// let o = rumor_triage::CampaignOptions::default();
 /// assert_eq!((o.min_similarity, o.max_campaigns), (0.7, 5_000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -234,7 +160,7 @@ impl Default for CampaignOptions {
 /// One campaign in [`crate::CleanupCounts::top_campaigns`].
 ///
 /// ```
-/// let c = rumor_triage::campaigns::CampaignCount { campaign: 7, first_id: "p7".into(), posts: 3, accounts: 2, accounts_estimated: false, first_day: "2014-08-09".into(), last_day: "2014-08-10".into() };
+/// let c = rumor_triage::CampaignCount { campaign: 7, first_id: "p7".into(), posts: 3, accounts: 2, accounts_estimated: false, first_day: "2014-08-09".into(), last_day: "2014-08-10".into() };
 /// assert_eq!(serde_json::to_value(&c).unwrap()["posts"], 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,7 +384,7 @@ impl Campaigns {
         }
         c.posts += 1;
         if let Some(account) = account {
-            let hash = (crate::features::mix(u64::from(account)) >> 32) as u32;
+            let hash = (crate::util::mix(u64::from(account)) >> 32) as u32;
             if let Err(at) = c.accounts.binary_search(&hash) {
                 if at < ACCOUNT_SKETCH {
                     // Drop the largest first, so the vector never grows past the sketch.
@@ -509,7 +435,7 @@ mod tests {
     fn sketch(ids: impl IntoIterator<Item = u32>) -> Signature {
         let mut s = Signature::default();
         ids.into_iter()
-            .for_each(|i| s.add((crate::features::mix(u64::from(i)) >> 44) as u32));
+            .for_each(|i| s.add((crate::util::mix(u64::from(i)) >> 44) as u32));
         s
     }
 
@@ -521,7 +447,7 @@ mod tests {
         let mut plain: Vec<(u64, u32)> = Vec::new();
         let mut state = 7u64;
         let mut next = || {
-            state = crate::features::mix(state);
+            state = crate::util::mix(state);
             state
         };
         for step in 0..20_000u32 {

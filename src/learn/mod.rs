@@ -13,6 +13,11 @@
     reason = "the solver indexes its own vectors with indices checked when the sparse rows are built"
 )]
 
+pub(crate) mod folds;
+pub(crate) mod metrics;
+
+pub(crate) use metrics::accuracy_and_macro_f1;
+
 use linfa::dataset::{DatasetBase, Records};
 use linfa::traits::{Fit, PredictInplace};
 use linfa::ParamGuard;
@@ -21,14 +26,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::features::{SparseRow, SplitMix};
+use crate::features::SparseRow;
+use crate::util::SplitMix;
 
 /// A CSR matrix of feature rows, the sparse records type linfa's traits see.
 ///
 /// ```
 /// use linfa::dataset::Records;
-/// use rumor_triage::features::SparseRow;
-/// use rumor_triage::linear::SparseMatrix;
+/// use rumor_triage::SparseRow;
+/// use rumor_triage::learn::SparseMatrix;
 /// let mut m = SparseMatrix::new(8);
 /// m.push(&SparseRow { indices: vec![1, 5], values: vec![0.6, 0.8] }).unwrap();
 /// assert_eq!((m.nsamples(), m.nfeatures()), (1, 8));
@@ -46,7 +52,7 @@ impl SparseMatrix {
     ///
     /// ```
     /// use linfa::dataset::Records;
-    /// assert_eq!(rumor_triage::linear::SparseMatrix::new(16).nsamples(), 0);
+    /// assert_eq!(rumor_triage::learn::SparseMatrix::new(16).nsamples(), 0);
     /// ```
     pub fn new(n_features: usize) -> Self {
         Self {
@@ -60,7 +66,7 @@ impl SparseMatrix {
     /// Appends a row; its indices must be strictly increasing and below `n_features`.
     ///
     /// ```
-    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// use rumor_triage::{learn::SparseMatrix, SparseRow};
     /// let mut m = SparseMatrix::new(4);
     /// assert!(m.push(&SparseRow { indices: vec![2, 1], values: vec![1.0, 1.0] }).is_err());
     /// assert!(m.push(&SparseRow { indices: vec![9], values: vec![1.0] }).is_err());
@@ -72,8 +78,8 @@ impl SparseMatrix {
             .last()
             .is_none_or(|&i| (i as usize) < self.n_features);
         if !increasing || !in_range || row.indices.len() != row.values.len() {
-            return Err(Error::invalid(
-                "sparse row indices must be sorted and in range",
+            return Err(Error::Internal(
+                "sparse row indices must be sorted and in range".into(),
             ));
         }
         self.indices.extend_from_slice(&row.indices);
@@ -85,7 +91,7 @@ impl SparseMatrix {
     /// Row `i` as (indices, values); `i` must be below `nsamples()`.
     ///
     /// ```
-    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// use rumor_triage::{learn::SparseMatrix, SparseRow};
     /// let mut m = SparseMatrix::new(4);
     /// m.push(&SparseRow { indices: vec![1], values: vec![0.5] }).unwrap();
     /// assert_eq!(m.row(0), (&[1u32][..], &[0.5f32][..]));
@@ -98,7 +104,7 @@ impl SparseMatrix {
     /// The rows `rows` (in that order) as a new matrix.
     ///
     /// ```
-    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// use rumor_triage::{learn::SparseMatrix, SparseRow};
     /// let mut m = SparseMatrix::new(4);
     /// for i in 0..3u32 {
     ///     m.push(&SparseRow { indices: vec![i], values: vec![1.0] }).unwrap();
@@ -122,7 +128,7 @@ impl SparseMatrix {
     /// (its weight vector), and a training set fills a small part of `2^20` buckets.
     ///
     /// ```
-    /// use rumor_triage::{features::SparseRow, linear::SparseMatrix};
+    /// use rumor_triage::{learn::SparseMatrix, SparseRow};
     /// let mut m = SparseMatrix::new(1 << 20);
     /// m.push(&SparseRow { indices: vec![7, 900_000], values: vec![0.6, 0.8] }).unwrap();
     /// m.push(&SparseRow { indices: vec![900_000], values: vec![1.0] }).unwrap();
@@ -167,9 +173,10 @@ impl Records for SparseMatrix {
 /// Whether to reweight classes inversely to their frequency.
 ///
 /// ```
-/// assert_eq!(rumor_triage::linear::ClassWeight::default(), rumor_triage::linear::ClassWeight::Uniform);
+/// assert_eq!(rumor_triage::learn::ClassWeight::default(), rumor_triage::learn::ClassWeight::Uniform);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum ClassWeight {
     /// Every sample counts once (default).
     #[default]
@@ -181,9 +188,10 @@ pub enum ClassWeight {
 /// The loss each linear problem minimizes (with the L2 penalty `½‖w‖²`).
 ///
 /// ```
-/// assert_eq!(rumor_triage::linear::Loss::default(), rumor_triage::linear::Loss::Logistic);
+/// assert_eq!(rumor_triage::learn::Loss::default(), rumor_triage::learn::Loss::Logistic);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum Loss {
     /// `log(1 + exp(−y·m))`: logistic regression (LIBLINEAR `-s 7`), the default.
     #[default]
@@ -198,9 +206,9 @@ pub enum Loss {
 ///
 /// ```
 /// use linfa::ParamGuard;
-/// let checked = rumor_triage::linear::LogisticRegressionParams::new(3).c(2.0).check().unwrap();
+/// let checked = rumor_triage::learn::LogisticRegressionParams::new(3).c(2.0).check().unwrap();
 /// assert_eq!((checked.c(), checked.n_classes()), (2.0, 3));
-/// assert!(rumor_triage::linear::LogisticRegressionParams::new(2).c(-1.0).check().is_err());
+/// assert!(rumor_triage::learn::LogisticRegressionParams::new(2).c(-1.0).check().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionValidParams {
@@ -217,6 +225,7 @@ impl LogisticRegressionValidParams {
     pub fn c(&self) -> f64 {
         self.c
     }
+
     /// Number of classes.
     pub fn n_classes(&self) -> usize {
         self.n_classes
@@ -229,8 +238,8 @@ impl LogisticRegressionValidParams {
 /// ```
 /// use linfa::prelude::*;
 /// use ndarray::array;
-/// use rumor_triage::features::SparseRow;
-/// use rumor_triage::linear::{LogisticRegressionParams, SparseMatrix};
+/// use rumor_triage::SparseRow;
+/// use rumor_triage::learn::{LogisticRegressionParams, SparseMatrix};
 /// let mut x = SparseMatrix::new(4);
 /// for (i, v) in [(0u32, 1.0f32), (1, 1.0), (0, 1.0), (1, 1.0)] {
 ///     x.push(&SparseRow { indices: vec![i], values: vec![v] }).unwrap();
@@ -290,16 +299,22 @@ impl ParamGuard for LogisticRegressionParams {
     fn check_ref(&self) -> Result<&Self::Checked, Error> {
         let p = &self.0;
         if !(p.c.is_finite() && p.c > 0.0) {
-            return Err(Error::invalid(format!("C must be positive, got {}", p.c)));
+            return Err(Error::invalid_option(
+                "C",
+                format!("must be positive, got {}", p.c),
+            ));
         }
         if p.max_iterations == 0 {
-            return Err(Error::invalid("max_iterations must be at least 1"));
+            return Err(Error::invalid_option(
+                "max_iterations",
+                "must be at least 1",
+            ));
         }
         if !(p.tolerance.is_finite() && p.tolerance > 0.0) {
-            return Err(Error::invalid("tolerance must be positive"));
+            return Err(Error::invalid_option("tolerance", "must be positive"));
         }
         if p.n_classes < 2 {
-            return Err(Error::invalid("need at least two classes"));
+            return Err(Error::too_few("classes", 2, p.n_classes));
         }
         Ok(p)
     }
@@ -310,40 +325,35 @@ impl ParamGuard for LogisticRegressionParams {
 }
 
 /// A fitted linear model: `outputs` margins per row (1 for binary, else one per class).
-///
-/// ```
-/// use ndarray::{array, Array2};
-/// let model = rumor_triage::linear::LogisticRegression {
-///     weights: Array2::from_shape_vec((3, 1), vec![0.0, 2.0, -1.0]).unwrap(),
-///     bias: array![0.5],
-///     iterations: 0,
-/// };
-/// let mut margin = [0.0f32];
-/// model.margins_into(&[1, 2], &[1.0, 1.0], &mut margin);
-/// assert_eq!((model.outputs(), margin[0]), (1, 1.5));
-/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogisticRegression {
     /// Weights, shape `(n_features, outputs)`.
-    pub weights: Array2<f32>,
+    pub(crate) weights: Array2<f32>,
     /// Intercepts, one per output.
-    pub bias: Array1<f32>,
+    pub(crate) bias: Array1<f32>,
     /// Passes over the data used (the most of any output).
-    pub iterations: usize,
+    pub(crate) iterations: usize,
 }
 
 impl LogisticRegression {
+    /// The weights, one row per feature bucket and one column per output.
+    pub fn weights(&self) -> ndarray::ArrayView2<'_, f32> {
+        self.weights.view()
+    }
+
+    /// The intercept of each output.
+    pub fn bias(&self) -> ndarray::ArrayView1<'_, f32> {
+        self.bias.view()
+    }
+
+    /// Passes over the data the fit took.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
     /// This model, fitted on [`SparseMatrix::compact_columns`], over the original
     /// `n_features` columns: row `i` of the weights goes to row `columns[i]`.
-    ///
-    /// ```
-    /// use ndarray::{array, Array1};
-    /// use rumor_triage::linear::LogisticRegression;
-    /// let compact = LogisticRegression { weights: array![[0.5], [2.0]], bias: Array1::zeros(1), iterations: 1 };
-    /// let full = compact.expand_columns(&[1, 3], 4);
-    /// assert_eq!(full.weights, array![[0.0], [0.5], [0.0], [2.0]]);
-    /// ```
-    pub fn expand_columns(&self, columns: &[u32], n_features: usize) -> Self {
+    pub(crate) fn expand_columns(&self, columns: &[u32], n_features: usize) -> Self {
         let mut weights = Array2::<f32>::zeros((n_features, self.outputs()));
         for (row, &column) in self.weights.rows().into_iter().zip(columns) {
             if (column as usize) < n_features {
@@ -631,21 +641,21 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
         let targets = dataset
             .targets
             .as_slice()
-            .ok_or_else(|| Error::invalid("targets must be contiguous"))?;
+            .ok_or_else(|| Error::Internal("targets must be contiguous".into()))?;
         if targets.len() != x.nsamples() {
-            return Err(Error::invalid("one target per row is needed"));
+            return Err(Error::input("one target per row is needed"));
         }
         if x.nsamples() == 0 {
-            return Err(Error::invalid("no training rows"));
+            return Err(Error::too_few("training rows", 1, 0));
         }
         if let Some(&bad) = targets.iter().find(|&&t| t >= self.n_classes) {
-            return Err(Error::invalid(format!("target {bad} out of range")));
+            return Err(Error::input(format!("target {bad} out of range")));
         }
         let weights = dataset.weights();
         if weights.is_some_and(|w| {
             w.len() != x.nsamples() || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))
         }) {
-            return Err(Error::invalid(
+            return Err(Error::input(
                 "sample weights must be finite, non-negative, one per row",
             ));
         }
@@ -692,5 +702,36 @@ impl Fit<SparseMatrix, Array1<usize>, Error> for LogisticRegressionValidParams {
             bias,
             iterations,
         })
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    //! What the items' doc examples showed before the module became private.
+
+    #[test]
+    fn logisticregression_example() {
+        use ndarray::{array, Array2};
+        let model = crate::learn::LogisticRegression {
+            weights: Array2::from_shape_vec((3, 1), vec![0.0, 2.0, -1.0]).unwrap(),
+            bias: array![0.5],
+            iterations: 0,
+        };
+        let mut margin = [0.0f32];
+        model.margins_into(&[1, 2], &[1.0, 1.0], &mut margin);
+        assert_eq!((model.outputs(), margin[0]), (1, 1.5));
+    }
+
+    #[test]
+    fn expand_columns_example() {
+        use crate::learn::LogisticRegression;
+        use ndarray::{array, Array1};
+        let compact = LogisticRegression {
+            weights: array![[0.5], [2.0]],
+            bias: Array1::zeros(1),
+            iterations: 1,
+        };
+        let full = compact.expand_columns(&[1, 3], 4);
+        assert_eq!(full.weights, array![[0.0], [0.5], [0.0], [2.0]]);
     }
 }

@@ -20,85 +20,33 @@
 //! its figure). Explanations list every n-gram of the text that fell into a bucket, so a
 //! collision is visible rather than hidden. Raise `b` to trade memory for fewer collisions.
 
+pub(crate) mod sketch;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::text::{Buffers, TokenKey, TokenizerBackend, Word};
+use crate::text::{Buffers, FastTokenizer, TokenKey, TokenizerBackend, Word};
+use crate::util::{mix, token_hash};
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// The frozen token hash: FNV-1a 64 over the UTF-8 bytes, offset basis XOR `seed`.
-///
-/// ```
-/// use rumor_triage::features::token_hash;
-/// assert_eq!(token_hash("", 0), 0xcbf29ce484222325);
-/// assert_eq!(token_hash("a", 0), 0xaf63dc4c8601ec8c);
-/// ```
-#[inline]
-pub fn token_hash(token: &str, seed: u64) -> u64 {
-    token.bytes().fold(FNV_OFFSET ^ seed, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
-    })
-}
-
-/// SplitMix64's finalizer: the frozen mixing step of the n-gram hashes.
-#[inline]
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The SplitMix64 stream (`mix` of a Weyl sequence): the one seeded generator of the crate
-/// (fold shuffles, coordinate orders, perturbations), written down so that its numbers
-/// never change with a dependency's version.
-pub(crate) struct SplitMix(pub(crate) u64);
-
-impl SplitMix {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix(self.0)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Fisher–Yates, from the last item down.
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
-
-/// The first step of the n-gram hash of an `n`-gram that starts with token hash `token`:
-/// `ngram_hash(&[t1, t2, ..])` is `mix(..mix(ngram_lead(n, t1) ^ t2)..)`.
-#[inline]
-pub(crate) fn ngram_lead(n: u64, token: u64) -> u64 {
-    mix(n ^ token)
-}
+pub use sketch::Signature;
 
 /// The frozen n-gram hash of a window of token hashes (see the module docs).
 ///
-/// ```
-/// use rumor_triage::features::ngram_hash;
-/// assert_ne!(ngram_hash(&[1, 2]), ngram_hash(&[2, 1]));
-/// ```
+/// The reference that the hot path's precomputed leads are tested against.
+#[cfg(test)]
 #[inline]
-pub fn ngram_hash(tokens: &[u64]) -> u64 {
+fn ngram_hash(tokens: &[u64]) -> u64 {
     tokens.iter().fold(tokens.len() as u64, |g, &t| mix(g ^ t))
 }
 
 /// How texts become feature rows. Stored in the model; all defaults in one place.
 ///
 /// ```
-/// let config = rumor_triage::features::FeatureConfig { hash_bits: 18, ..Default::default() };
+/// let config = rumor_triage::FeatureConfig::default().hash_bits(18);
 /// assert_eq!(config.buckets(), 262_144);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FeatureConfig {
     /// Number of hash buckets is `2^hash_bits`; 16..=24, default 20.
     pub hash_bits: u8,
@@ -141,39 +89,67 @@ impl Default for FeatureConfig {
 }
 
 impl FeatureConfig {
+    /// Sets [`FeatureConfig::hash_bits`].
+    pub fn hash_bits(mut self, bits: u8) -> Self {
+        self.hash_bits = bits;
+        self
+    }
+
+    /// Sets [`FeatureConfig::word_ngrams`].
+    pub fn word_ngrams(mut self, n: u8) -> Self {
+        self.word_ngrams = n;
+        self
+    }
+
+    /// Sets [`FeatureConfig::cjk_ngrams`].
+    pub fn cjk_ngrams(mut self, n: u8) -> Self {
+        self.cjk_ngrams = n;
+        self
+    }
+
+    /// Sets the character n-gram lengths inside words, [`FeatureConfig::subword_min`] to
+    /// [`FeatureConfig::subword_max`] (`0, 0` for none).
+    pub fn subwords(mut self, min: u8, max: u8) -> Self {
+        (self.subword_min, self.subword_max) = (min, max);
+        self
+    }
+
     /// Checks the ranges documented on each field.
     ///
     /// ```
-    /// let mut config = rumor_triage::features::FeatureConfig::default();
+    /// let mut config = rumor_triage::FeatureConfig::default();
     /// assert!(config.validate().is_ok());
     /// config.hash_bits = 30;
     /// assert!(config.validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         if !(16..=24).contains(&self.hash_bits) {
-            return Err(Error::invalid(format!(
-                "hash_bits must be in 16..=24, got {}",
-                self.hash_bits
-            )));
+            return Err(Error::invalid_option(
+                "hash_bits",
+                format!("must be in 16..=24, got {}", self.hash_bits),
+            ));
         }
         if !(1..=3).contains(&self.word_ngrams) {
-            return Err(Error::invalid(format!(
-                "word_ngrams must be in 1..=3, got {}",
-                self.word_ngrams
-            )));
+            return Err(Error::invalid_option(
+                "word_ngrams",
+                format!("must be in 1..=3, got {}", self.word_ngrams),
+            ));
         }
         if self.cjk_ngrams < self.word_ngrams || self.cjk_ngrams > 3 {
-            return Err(Error::invalid(format!(
-                "cjk_ngrams must be in word_ngrams..=3, got {}",
-                self.cjk_ngrams
-            )));
+            return Err(Error::invalid_option(
+                "cjk_ngrams",
+                format!("must be in word_ngrams..=3, got {}", self.cjk_ngrams),
+            ));
         }
         let subwords = (self.subword_min, self.subword_max);
         if subwords != (0, 0) && !(2 <= subwords.0 && subwords.0 <= subwords.1 && subwords.1 <= 8) {
-            return Err(Error::invalid(format!(
-                "subword n-grams must be 0..=0 (none) or within 2..=8, got {}..={}",
-                subwords.0, subwords.1
-            )));
+            return Err(Error::invalid_option(
+                "subword_min..subword_max",
+                format!(
+                    "must be 0..=0 (none) or within 2..=8, got {}..={}",
+                    subwords.0, subwords.1
+                ),
+            ));
         }
         Ok(())
     }
@@ -181,7 +157,7 @@ impl FeatureConfig {
     /// The number of buckets, `2^hash_bits`.
     ///
     /// ```
-    /// assert_eq!(rumor_triage::features::FeatureConfig::default().buckets(), 1 << 20);
+    /// assert_eq!(rumor_triage::FeatureConfig::default().buckets(), 1 << 20);
     /// ```
     pub fn buckets(&self) -> usize {
         1usize << self.hash_bits
@@ -191,7 +167,7 @@ impl FeatureConfig {
 /// A sparse row: strictly increasing bucket indices and their values.
 ///
 /// ```
-/// let row = rumor_triage::features::SparseRow { indices: vec![3, 9], values: vec![0.6, 0.8] };
+/// let row = rumor_triage::SparseRow { indices: vec![3, 9], values: vec![0.6, 0.8] };
 /// assert_eq!(row.nnz(), 2);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -206,7 +182,7 @@ impl SparseRow {
     /// Dot product with a dense weight vector (indices must be in range).
     ///
     /// ```
-    /// let row = rumor_triage::features::SparseRow { indices: vec![0, 2], values: vec![1.0, 2.0] };
+    /// let row = rumor_triage::SparseRow { indices: vec![0, 2], values: vec![1.0, 2.0] };
     /// assert_eq!(row.dot(&[3.0, 9.0, 0.5]), 4.0);
     /// ```
     #[inline]
@@ -221,7 +197,7 @@ impl SparseRow {
     /// Number of stored entries.
     ///
     /// ```
-    /// assert_eq!(rumor_triage::features::SparseRow::default().nnz(), 0);
+    /// assert_eq!(rumor_triage::SparseRow::default().nnz(), 0);
     /// ```
     pub fn nnz(&self) -> usize {
         self.indices.len()
@@ -230,33 +206,6 @@ impl SparseRow {
 
 /// An empty slot of [`Scratch::slots`]: no bucket has all bits set (at most 24 bits).
 const EMPTY_SLOT: u64 = u64::MAX;
-
-/// Asks the CPU to start loading the cache line of `value` and returns at once.
-///
-/// A model's scoring table (2^20 buckets of idf and weight: 8 MiB) is larger than a core's
-/// L2 cache, and nearly every n-gram of a post lands on a line no other n-gram of it
-/// touches. Asking for each line as its bucket first turns up, while the rest of the post
-/// is still being hashed, instead of when the counts are weighed, took a quarter off
-/// one-thread scoring time (docs/decisions.md). A hint only: it changes no value, and on
-/// targets other than x86-64 it does nothing.
-#[inline(always)]
-#[allow(
-    unsafe_code,
-    reason = "the one unsafe call in the crate: a prefetch of a live reference (see SAFETY)"
-)]
-pub(crate) fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` reads nothing the program can observe and cannot fault, even
-    // on an invalid address (Intel SDM, PREFETCHh); this address comes from a live
-    // reference anyway. SSE, which the instruction needs, is part of the x86-64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            std::ptr::from_ref(value).cast::<i8>(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
 
 /// Reusable per-thread scratch space for featurizing.
 #[derive(Debug, Default, Clone)]
@@ -390,6 +339,18 @@ pub(crate) fn for_each_subword(
             emit(subword_bucket(gram, config.seed, shift), gram);
         }
     }
+}
+
+/// The fast tokenizer of `vocab` with each vocabulary word's character n-gram buckets under
+/// `config` cached, so that scoring hashes a known word's character n-grams once per model
+/// instead of once per occurrence.
+pub(crate) fn cached_tokenizer(vocab: &[String], config: &FeatureConfig) -> FastTokenizer {
+    let (mut padded, mut boundaries) = (String::new(), Vec::new());
+    FastTokenizer::with_word_cache(vocab, config.seed, |word, out| {
+        for_each_subword(config, word, &mut padded, &mut boundaries, |b, _| {
+            out.push(b)
+        })
+    })
 }
 
 /// Appends `key` unless it repeats the punctuation token just before it (with
@@ -744,7 +705,7 @@ pub(crate) fn weigh(config: &FeatureConfig, idf: impl Fn(u32) -> f32, row: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::FastTokenizer;
+    use crate::util::ngram_lead;
     use proptest::prelude::*;
 
     fn subwords(config: &FeatureConfig, word: &str) -> Vec<(u32, String)> {
@@ -889,7 +850,7 @@ mod tests {
                 .map(String::from)
                 .to_vec();
             let hashed = TokenizerBackend::Builtin(FastTokenizer::new(&vocab, config.seed));
-            let cached = TokenizerBackend::Builtin(FastTokenizer::for_features(&vocab, &config));
+            let cached = TokenizerBackend::Builtin(cached_tokenizer(&vocab, &config));
             let (mut by_hashing, mut from_cache) = (SparseRow::default(), SparseRow::default());
             let mut scratch = Scratch::default();
             count_ngrams_unsorted(&config, &hashed, &text, &mut scratch, &mut by_hashing).unwrap();

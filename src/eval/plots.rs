@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::metrics::{average_precision, pr_curve, reliability, roc_auc, roc_curve, Predictions};
 use crate::error::Error;
-use crate::eval::{average_precision, pr_curve, reliability, roc_auc, roc_curve, Predictions};
 
 const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -22,7 +22,7 @@ const FONT_PATHS: [&str; 3] = [
 const SIZE: (u32, u32) = (720, 540);
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("plot: {e}"))
+    Error::Plot(e.to_string())
 }
 
 /// Registers the font once per process as plotters' `sans-serif`.
@@ -46,7 +46,7 @@ fn register_font() -> Result<(), Error> {
                 .map_err(|_| "the font file is not a TrueType font plotters can read".to_owned())
         })
         .clone()
-        .map_err(Error::invalid)
+        .map_err(Error::Plot)
 }
 
 enum Plot {
@@ -60,7 +60,7 @@ enum Plot {
         base_rate: f64,
     },
     Reliability {
-        bins: Vec<crate::eval::ReliabilityBin>,
+        bins: Vec<super::metrics::ReliabilityBin>,
         items: usize,
     },
 }
@@ -82,12 +82,12 @@ impl Plot {
 /// let mut p = rumor_triage::eval::Predictions::new(vec!["no".into(), "yes".into()]);
 /// p.push(1, 1, 0.8, true, true);
 /// p.push(0, 0, 0.3, false, false);
-/// let files = rumor_triage::plots::write_all(&p, std::path::Path::new("plots")).unwrap();
+/// let files = rumor_triage::eval::write_plots(&p, std::path::Path::new("plots")).unwrap();
 /// assert_eq!(files.len(), 6);
 /// ```
 pub fn write_all(predictions: &Predictions, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let (p, flag) = (&predictions.probability, &predictions.is_flag);
-    let both_sides = || Error::invalid("plots need flagged and unflagged items in the test data");
+    let both_sides = || Error::input("plots need flagged and unflagged items in the test data");
     let roc = roc_curve(p, flag).ok_or_else(both_sides)?;
     let pr = pr_curve(p, flag).ok_or_else(both_sides)?;
     let positives = flag.iter().filter(|&&f| f).count();
@@ -213,7 +213,7 @@ where
                 .iter()
                 .filter_map(|b| Some((b.mean_probability?, b.observed_rate?)))
                 .collect();
-            let ece = crate::eval::ece(bins, *items).unwrap_or(0.0);
+            let ece = super::metrics::ece(bins, *items).unwrap_or(0.0);
             chart
                 .draw_series(LineSeries::new(observed.iter().copied(), curve_style))
                 .map_err(plot_error)?

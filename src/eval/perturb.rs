@@ -6,10 +6,11 @@
 //! weibo-ced and pheme test sets stays within one point of the clean sets. All edits are
 //! seeded (SplitMix64), so the same seed gives the same perturbed file.
 
-use crate::features::SplitMix;
+use crate::util::SplitMix;
 
 /// One kind of evasive edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Perturbation {
     /// Zero-width characters (U+200B, U+200C, U+200D, U+2060, U+FEFF) after a fifth of the
     /// characters.
@@ -41,7 +42,7 @@ impl Perturbation {
     /// Its name on the command line.
     ///
     /// ```
-    /// use rumor_triage::perturb::Perturbation;
+    /// use rumor_triage::eval::Perturbation;
     /// assert_eq!(Perturbation::from_name("zero-width"), Some(Perturbation::ZeroWidth));
     /// assert_eq!(Perturbation::ZeroWidth.name(), "zero-width");
     /// ```
@@ -59,7 +60,7 @@ impl Perturbation {
     /// The perturbation called `name`.
     ///
     /// ```
-    /// assert!(rumor_triage::perturb::Perturbation::from_name("nope").is_none());
+    /// assert!(rumor_triage::eval::Perturbation::from_name("nope").is_none());
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
@@ -68,7 +69,7 @@ impl Perturbation {
     /// `text` perturbed, with edits drawn from `seed`.
     ///
     /// ```
-    /// use rumor_triage::perturb::Perturbation;
+    /// use rumor_triage::eval::Perturbation;
     /// assert_eq!(Perturbation::FullWidth.apply("Hi 1!", 0), "Ｈｉ １！");
     /// assert_eq!(Perturbation::SpacedChinese.apply("谣言a", 0), "谣 言a");
     /// assert_eq!(Perturbation::RepeatedPunctuation.apply("No! @a_b http://t.co/x", 0), "No!!! @a_b http://t.co/x");

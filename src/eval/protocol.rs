@@ -10,9 +10,10 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::metrics::{Predictions, Report};
 use crate::error::Error;
-use crate::eval::{Predictions, Report};
-use crate::model::{stratified_folds, Example, Model, TrainOptions, Workspace};
+use crate::learn::folds::stratified_folds;
+use crate::model::{Example, Model, TrainOptions, Workspace};
 
 /// Which items train and which test, in one round of a protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +31,19 @@ pub struct Split {
 ///
 /// ```
 /// let labels: Vec<String> = ["a", "a", "b", "b"].map(String::from).to_vec();
-/// let splits = rumor_triage::protocol::kfold_splits(&labels, 2, 7).unwrap();
+/// let splits = rumor_triage::eval::kfold_splits(&labels, 2, 7).unwrap();
 /// assert_eq!(splits.len(), 2);
 /// assert_eq!(splits[0].test.len() + splits[1].test.len(), 4);
 /// ```
 pub fn kfold_splits(labels: &[String], folds: usize, seed: u64) -> Result<Vec<Split>, Error> {
     if folds < 2 || folds > labels.len() {
-        return Err(Error::invalid(format!(
-            "k-fold needs 2 <= k <= items, got k = {folds} for {} items",
-            labels.len()
-        )));
+        return Err(Error::invalid_option(
+            "k",
+            format!(
+                "k-fold needs 2 <= k <= items, got k = {folds} for {} items",
+                labels.len()
+            ),
+        ));
     }
     let names = distinct(labels);
     let targets: Vec<usize> = labels
@@ -65,7 +69,7 @@ pub fn kfold_splits(labels: &[String], folds: usize, seed: u64) -> Result<Vec<Sp
 ///
 /// ```
 /// let groups: Vec<String> = ["x", "y", "x", "z"].map(String::from).to_vec();
-/// let splits = rumor_triage::protocol::group_splits(&groups, &["x".into()]).unwrap();
+/// let splits = rumor_triage::eval::group_splits(&groups, &["x".into()]).unwrap();
 /// assert_eq!((splits[0].test.clone(), splits[0].train.clone()), (vec![0, 2], vec![1, 3]));
 /// ```
 pub fn group_splits(groups: &[String], held_out: &[String]) -> Result<Vec<Split>, Error> {
@@ -76,14 +80,16 @@ pub fn group_splits(groups: &[String], held_out: &[String]) -> Result<Vec<Split>
         held_out.to_vec()
     };
     if let Some(missing) = chosen.iter().find(|g| !all.contains(g)) {
-        return Err(Error::invalid(format!(
+        return Err(Error::input(format!(
             "group {missing:?} has no items; the groups are {all:?}"
         )));
     }
     if all.len() < 2 {
-        return Err(Error::invalid(format!(
-            "leave-one-group-out needs at least two groups, found {all:?}"
-        )));
+        return Err(Error::too_few(
+            format!("groups for leave-one-group-out (found {all:?})"),
+            2,
+            all.len(),
+        ));
     }
     Ok(chosen
         .into_iter()
@@ -104,20 +110,21 @@ pub fn group_splits(groups: &[String], held_out: &[String]) -> Result<Vec<Split>
 ///
 /// ```
 /// let times: Vec<String> = ["2024-03", "2024-01", "2024-02", "2024-04"].map(String::from).to_vec();
-/// let split = rumor_triage::protocol::chrono_split(&times, 0.25).unwrap();
+/// let split = rumor_triage::eval::chrono_split(&times, 0.25).unwrap();
 /// assert_eq!((split.test.clone(), split.train.clone()), (vec![3], vec![1, 2, 0]));
 /// ```
 pub fn chrono_split(times: &[String], test_fraction: f64) -> Result<Split, Error> {
     if !(test_fraction > 0.0 && test_fraction < 1.0) {
-        return Err(Error::invalid(format!(
-            "test fraction must be in (0, 1), got {test_fraction}"
-        )));
+        return Err(Error::invalid_option(
+            "test fraction",
+            format!("must be in (0, 1), got {test_fraction}"),
+        ));
     }
     let mut order: Vec<usize> = (0..times.len()).collect();
     order.sort_by(|&a, &b| times.get(a).cmp(&times.get(b)));
     let test_items = ((times.len() as f64) * test_fraction).ceil() as usize;
     if test_items == 0 || test_items >= times.len() {
-        return Err(Error::invalid(format!(
+        return Err(Error::input(format!(
             "a test fraction of {test_fraction} leaves no training or no test items out of {}",
             times.len()
         )));
@@ -145,7 +152,7 @@ fn distinct(values: &[String]) -> Vec<String> {
 /// (which must hold every true label; the model's labels may be fewer).
 ///
 /// ```
-/// use rumor_triage::{protocol::predict, Example, Model};
+/// use rumor_triage::{eval::predict, Example, Model};
 /// let model = Model::load_default().unwrap();
 /// let test = [Example { text: "Unconfirmed: gunman inside?".into(), label: "rumor".into() }];
 /// let labels: Vec<String> = ["non-rumor", "rumor"].map(String::from).to_vec();
@@ -158,6 +165,7 @@ pub fn predict(
     labels: &[String],
     threshold: Option<f32>,
 ) -> Result<Predictions, Error> {
+    crate::model::check_threshold(threshold)?;
     let flagged: Vec<&str> = model.flagged_labels();
     let scores: Vec<crate::Score> = examples
         .par_iter()
@@ -167,7 +175,7 @@ pub fn predict(
         .collect::<Result<_, _>>()?;
     let index = |label: &str| {
         labels.iter().position(|l| l == label).ok_or_else(|| {
-            Error::invalid(format!(
+            Error::input(format!(
                 "label {label:?} is not one of the labels {labels:?}"
             ))
         })
@@ -204,7 +212,7 @@ impl Calibrate<'_> {
     /// set) under this rule, for [`TrainOptions::calibration_groups`].
     ///
     /// ```
-    /// use rumor_triage::protocol::Calibrate;
+    /// use rumor_triage::eval::Calibrate;
     /// let times: Vec<String> = ["2024-03", "2024-01", "2024-02", "2024-04"].map(String::from).to_vec();
     /// let blocks = Calibrate::ByTime(&times).groups(&[0, 1, 2, 3], 2).unwrap();
     /// assert_eq!(blocks, ["block 001", "block 000", "block 000", "block 001"]);
@@ -270,13 +278,13 @@ pub struct ProtocolReport {
 /// predictions (for plots).
 ///
 /// ```
-/// use rumor_triage::{protocol::{kfold_splits, run_splits, Calibrate}, Example, TrainOptions};
+/// use rumor_triage::{eval::{kfold_splits, run_splits, Calibrate}, Example, TrainOptions};
 /// let examples: Vec<Example> = (0..40)
 ///     .map(|i| Example { text: format!("{} {i}", if i % 2 == 0 { "rumor says" } else { "news today" }), label: if i % 2 == 0 { "rumor" } else { "non-rumor" }.into() })
 ///     .collect();
 /// let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
 /// let splits = kfold_splits(&labels, 4, 1).unwrap();
-/// let options = TrainOptions { folds: 2, ..Default::default() };
+/// let options = TrainOptions::default().folds(2);
 /// let (report, _) = run_splits("k-fold", &examples, &splits, &options, Calibrate::Shuffled, None).unwrap();
 /// assert_eq!(report.groups.len(), 4);
 /// assert_eq!(report.pooled.items, 40);
@@ -303,7 +311,7 @@ pub fn run_splits(
         let mut options = options.clone();
         options.calibration_groups = calibrate.groups(&split.train, options.folds);
         let model = Model::train(&train, &options)
-            .map_err(|e| Error::invalid(format!("{}: training failed: {e}", split.name)))?;
+            .map_err(|e| Error::input(format!("{}: training failed: {e}", split.name)))?;
         let predictions = predict(&model, &test, &labels, None)?;
         groups.push(SplitReport {
             name: split.name.clone(),
@@ -335,7 +343,7 @@ pub fn run_splits(
 /// The candidates `train --tune` tries.
 ///
 /// ```
-/// let grid = rumor_triage::protocol::TuneGrid::default();
+/// let grid = rumor_triage::eval::TuneGrid::default();
 /// assert_eq!(grid.candidates().len(), grid.c.len() * grid.word_ngrams.len());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -362,7 +370,7 @@ impl TuneGrid {
     /// Every (C, word n-gram) pair, C varying fastest.
     ///
     /// ```
-    /// let grid = rumor_triage::protocol::TuneGrid { c: vec![1.0, 10.0], word_ngrams: vec![2], folds: 3 };
+    /// let grid = rumor_triage::eval::TuneGrid { c: vec![1.0, 10.0], word_ngrams: vec![2], folds: 3 };
     /// assert_eq!(grid.candidates(), [(1.0, 2), (10.0, 2)]);
     /// ```
     pub fn candidates(&self) -> Vec<(f64, u8)> {
@@ -390,12 +398,12 @@ pub struct TuneTrial {
 /// options to train the final model with, and every trial.
 ///
 /// ```
-/// use rumor_triage::{protocol::{tune, TuneGrid}, Example, TrainOptions};
+/// use rumor_triage::{eval::{tune, TuneGrid}, Example, TrainOptions};
 /// let examples: Vec<Example> = (0..30)
 ///     .map(|i| Example { text: format!("{} {i}", if i % 3 == 0 { "rumor says" } else { "news today" }), label: if i % 3 == 0 { "rumor" } else { "non-rumor" }.into() })
 ///     .collect();
 /// let grid = TuneGrid { c: vec![1.0, 10.0], word_ngrams: vec![1], folds: 3 };
-/// let (best, trials) = tune(&examples, &TrainOptions { folds: 2, ..Default::default() }, &grid).unwrap();
+/// let (best, trials) = tune(&examples, &TrainOptions::default().folds(2), &grid).unwrap();
 /// assert_eq!(trials.len(), 2);
 /// assert!(grid.c.contains(&best.c));
 /// ```
@@ -431,6 +439,6 @@ pub fn tune(
             best = Some((report.macro_f1, options));
         }
     }
-    let (_, options) = best.ok_or_else(|| Error::invalid("the tuning grid is empty"))?;
+    let (_, options) = best.ok_or_else(|| Error::invalid_option("tuning grid", "is empty"))?;
     Ok((options, trials))
 }

@@ -1,0 +1,329 @@
+//! The one-file model format.
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..8 | magic `RUMORTRG` |
+//! | 8..12 | format version, u32 little-endian ([`FORMAT_VERSION`]) |
+//! | 12..20 | payload length, u64 little-endian |
+//! | 20..52 | SHA-256 of the payload |
+//! | 52.. | payload: `postcard` encoding of the model |
+//!
+//! Loading checks the magic, the version (a newer one is refused, an older one is retired),
+//! the length (against the bytes actually present, before anything is allocated from it),
+//! the checksum, and then every invariant of the decoded payload. The payload holds the
+//! `tokenizer.json` of the Hugging Face pipeline, the feature settings, document
+//! frequencies, sparse weights, labels, calibration, threshold and the training metadata.
+
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::calibrate::Calibration;
+use super::train::TrainingMetadata;
+use super::{scoring_table, sublinear_tf_table, Model};
+use crate::error::Error;
+use crate::features::{self, FeatureConfig, Idf};
+use crate::learn::LogisticRegression;
+use crate::text::{self, TokenizerBackend};
+
+/// First bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"RUMORTRG";
+/// The newest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 3;
+const HEADER_LEN: usize = 52;
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    tokenizer_json: String,
+    builtin_tokenizer: bool,
+    features: FeatureConfig,
+    n_docs: u64,
+    df_indices: Vec<u32>,
+    df_values: Vec<u32>,
+    labels: Vec<String>,
+    positive: Vec<bool>,
+    outputs: u32,
+    weight_indices: Vec<u32>,
+    weight_values: Vec<f32>,
+    bias: Vec<f32>,
+    calibration: Calibration,
+    threshold: f32,
+    metadata: TrainingMetadata,
+}
+
+/// The buckets with a document frequency, ascending, with it.
+pub(super) fn nonzero_document_frequencies(df: &[u32]) -> Vec<(u32, u32)> {
+    df.iter()
+        .enumerate()
+        .filter(|(_, &d)| d > 0)
+        .map(|(b, &d)| (b as u32, d))
+        .collect()
+}
+
+impl Model {
+    /// The model file's bytes (what [`Model::save`] writes and [`Model::from_bytes`] reads).
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let bytes = model.to_bytes().unwrap();
+    /// assert_eq!(&bytes[..8], rumor_triage::MAGIC);
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("copy.rtm");
+    /// model.save(&path).unwrap();
+    /// assert_eq!(rumor_triage::Model::load(&path).unwrap().to_bytes().unwrap(), bytes);
+    /// ```
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let (df_indices, df_values): (Vec<u32>, Vec<u32>) = self.df.iter().copied().unzip();
+        let outputs = self.linear.outputs();
+        let mut weight_indices = Vec::new();
+        let mut weight_values = Vec::new();
+        for (j, row) in self.linear.weights.rows().into_iter().enumerate() {
+            if row.iter().any(|&w| w != 0.0) {
+                weight_indices.push(j as u32);
+                weight_values.extend(row.iter().copied());
+            }
+        }
+        let payload = Payload {
+            tokenizer_json: self.tokenizer_json.clone(),
+            builtin_tokenizer: self.uses_builtin_tokenizer(),
+            features: self.features.clone(),
+            n_docs: self.n_docs,
+            df_indices: delta_encode(&df_indices),
+            df_values,
+            labels: self.labels.clone(),
+            positive: self.positive.clone(),
+            outputs: outputs as u32,
+            weight_indices: delta_encode(&weight_indices),
+            weight_values,
+            bias: self.linear.bias.to_vec(),
+            calibration: self.calibration,
+            threshold: self.threshold,
+            metadata: self.metadata.clone(),
+        };
+        let body = postcard::to_stdvec(&payload)
+            .map_err(|e| Error::Internal(format!("encoding model: {e}")))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&Sha256::digest(&body));
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Writes the model file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_bytes()?).map_err(|e| Error::io(path, e))
+    }
+
+    /// Reads a model file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// The shipped default model (`models/default.rtm`, compiled into the library), for
+    /// Chinese and English posts alike.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// assert!(model.labels().contains(&"rumor".to_string()));
+    /// ```
+    pub fn load_default() -> Result<Self, Error> {
+        Self::from_bytes(DEFAULT_MODEL)
+    }
+
+    /// Parses and verifies a model file's bytes.
+    ///
+    /// ```
+    /// use rumor_triage::{Error, Model};
+    /// assert!(matches!(Model::from_bytes(b"not a model"), Err(Error::NotAModel)));
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+            return Err(Error::NotAModel);
+        }
+        let version_bytes: [u8; 4] =
+            bytes
+                .get(8..12)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Error::Truncated {
+                    expected: HEADER_LEN as u64,
+                    found: bytes.len() as u64,
+                })?;
+        let version = u32::from_le_bytes(version_bytes);
+        if version > FORMAT_VERSION || version == 0 {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version < FORMAT_VERSION {
+            return Err(Error::RetiredVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let header = bytes.get(..HEADER_LEN).ok_or(Error::Truncated {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        })?;
+        let (fixed, checksum) = header.split_at(20);
+        let (_, len_bytes) = fixed.split_at(12);
+        let mut length = [0u8; 8];
+        length.copy_from_slice(len_bytes);
+        let expected = u64::from_le_bytes(length);
+        let (_, body) = bytes.split_at(HEADER_LEN);
+        if body.len() as u64 != expected {
+            return Err(Error::Truncated {
+                expected,
+                found: body.len() as u64,
+            });
+        }
+        if Sha256::digest(body).as_slice() != checksum {
+            return Err(Error::ChecksumMismatch);
+        }
+        let payload: Payload = postcard::from_bytes(body)
+            .map_err(|e| Error::CorruptModel(format!("payload does not decode: {e}")))?;
+        Self::from_payload(payload)
+    }
+
+    fn from_payload(p: Payload) -> Result<Self, Error> {
+        let bad = |m: &str| Error::CorruptModel(m.to_owned());
+        p.features
+            .validate()
+            .map_err(|e| Error::CorruptModel(e.to_string()))?;
+        let buckets = p.features.buckets();
+        if p.labels.len() < 2 || p.positive.len() != p.labels.len() {
+            return Err(bad("labels and flagged labels do not match"));
+        }
+        if !p.labels.is_sorted_by(|a, b| a < b) {
+            return Err(bad("labels are not sorted and unique"));
+        }
+        if !p.positive.iter().any(|&x| x) || p.positive.iter().all(|&x| x) {
+            return Err(bad("flagged labels must be a proper, non-empty subset"));
+        }
+        let outputs = if p.labels.len() == 2 {
+            1
+        } else {
+            p.labels.len()
+        };
+        if p.outputs as usize != outputs || p.bias.len() != outputs {
+            return Err(bad("output count does not match the labels"));
+        }
+        let df_indices = delta_decode(&p.df_indices, buckets)
+            .ok_or_else(|| bad("document-frequency indices out of range"))?;
+        if df_indices.len() != p.df_values.len() {
+            return Err(bad("document-frequency table lengths differ"));
+        }
+        let weight_indices = delta_decode(&p.weight_indices, buckets)
+            .ok_or_else(|| bad("weight indices out of range"))?;
+        if weight_indices.len().checked_mul(outputs) != Some(p.weight_values.len()) {
+            return Err(bad("weight table lengths differ"));
+        }
+        if !p.weight_values.iter().chain(&p.bias).all(|w| w.is_finite()) {
+            return Err(bad("non-finite weight"));
+        }
+        match p.calibration {
+            Calibration::Platt { a, b } if a.is_finite() && b.is_finite() && outputs == 1 => {}
+            Calibration::Temperature { t } if t.is_finite() && t > 0.0 && outputs > 1 => {}
+            _ => return Err(bad("calibration does not fit the model")),
+        }
+        if !(0.0..=1.0).contains(&p.threshold) {
+            return Err(bad("threshold outside [0, 1]"));
+        }
+        let df: Vec<(u32, u32)> = df_indices.into_iter().zip(p.df_values).collect();
+        if df.iter().any(|&(_, d)| u64::from(d) > p.n_docs) {
+            return Err(bad("document frequency above the document count"));
+        }
+        let mut weights = Array2::<f32>::zeros((buckets, outputs));
+        for (&j, values) in weight_indices
+            .iter()
+            .zip(p.weight_values.chunks_exact(outputs))
+        {
+            for (o, &value) in values.iter().enumerate() {
+                let slot = weights
+                    .get_mut((j as usize, o))
+                    .ok_or_else(|| bad("weight index out of range"))?;
+                *slot = value;
+            }
+        }
+        let tokenizer = text::parse_tokenizer_json(p.tokenizer_json.as_bytes())
+            .map_err(|e| Error::CorruptModel(format!("tokenizer.json does not load: {e}")))?;
+        let backend = if p.builtin_tokenizer {
+            let vocab = text::builtin_vocab_of(&tokenizer)?
+                .ok_or_else(|| bad("tokenizer marked built-in is not the built-in pipeline"))?;
+            TokenizerBackend::Builtin(features::cached_tokenizer(&vocab, &p.features))
+        } else {
+            TokenizerBackend::Custom(Box::new(tokenizer))
+        };
+        let linear = LogisticRegression {
+            weights,
+            bias: Array1::from_vec(p.bias),
+            iterations: p.metadata.iterations as usize,
+        };
+        // Every bucket gets the idf of a never-seen one, then the seen ones theirs; the values
+        // are those of `Idf::from_document_frequencies`, bit for bit.
+        let never_seen = Idf::from_document_frequencies(&[0], p.n_docs as usize).get(0);
+        let mut scoring_table = scoring_table(&linear.weights, |_| never_seen);
+        let seen_df: Vec<u32> = df.iter().map(|&(_, d)| d).collect();
+        let seen_idf = Idf::from_document_frequencies(&seen_df, p.n_docs as usize);
+        let stride = outputs + 1;
+        for (&(b, _), &idf) in df.iter().zip(&seen_idf.values) {
+            if let Some(slot) = scoring_table.get_mut(b as usize * stride) {
+                *slot = idf;
+            }
+        }
+        Ok(Self {
+            scoring_table,
+            sublinear_tf: sublinear_tf_table(),
+            tokenizer: backend,
+            tokenizer_json: p.tokenizer_json,
+            features: p.features,
+            n_docs: p.n_docs,
+            df,
+            labels: p.labels,
+            positive: p.positive,
+            linear,
+            calibration: p.calibration,
+            threshold: p.threshold,
+            metadata: p.metadata,
+        })
+    }
+}
+
+fn delta_encode(sorted: &[u32]) -> Vec<u32> {
+    let mut prev = 0;
+    sorted
+        .iter()
+        .map(|&v| {
+            let d = v - prev;
+            prev = v;
+            d
+        })
+        .collect()
+}
+
+/// Undoes [`delta_encode`]; `None` if an index reaches `limit` or the order breaks.
+fn delta_decode(deltas: &[u32], limit: usize) -> Option<Vec<u32>> {
+    let mut out = Vec::with_capacity(deltas.len().min(limit));
+    let mut value: u64 = 0;
+    for (n, &d) in deltas.iter().enumerate() {
+        if n > 0 && d == 0 {
+            return None;
+        }
+        value += u64::from(d);
+        if value >= limit as u64 {
+            return None;
+        }
+        out.push(value as u32);
+    }
+    Some(out)
+}
+
+/// The bytes of `models/default.rtm`.
+pub(crate) static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/default.rtm");

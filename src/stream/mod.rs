@@ -1,0 +1,387 @@
+//! The streaming scorer behind `rumor-triage score`: a dump in (JSONL or CSV, plain or
+//! gzip), one output line per record out, in input order, every record scored or rejected
+//! with its line number and reason, the cleanup counts built as it goes, and a crash-safe
+//! file protocol that a killed run resumes from.
+//!
+//! Stages: [`input`] reads records and picks out their fields, [`output`] scores a record
+//! into its output line and writes chunks in order, [`resume`] keeps files whole across a
+//! kill, [`examples`] reads labeled data through the same input layer for training.
+
+mod examples;
+mod input;
+mod output;
+mod resume;
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::counts::{CleanupCounts, CountsBuilder};
+use crate::error::Error;
+use crate::model::{Model, Workspace};
+pub use examples::{read_examples, read_keyed_examples};
+pub use input::open_reader;
+use input::{Chunk, Source};
+pub use input::{Fields, InputFormat};
+use output::{score_line, Outcome, Sink};
+use resume::Resume;
+pub use resume::{counts_from_scored, OutputFiles};
+
+/// Why a line was not scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line is not a JSON object.
+    BadJson,
+    /// The text field is missing or not a string.
+    MissingText,
+    /// The line is longer than the limit.
+    TooLong,
+    /// The tokenizer failed on the text.
+    Tokenizer,
+}
+
+impl RejectReason {
+    /// All reasons, in report order.
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::InvalidUtf8,
+        RejectReason::BadJson,
+        RejectReason::MissingText,
+        RejectReason::TooLong,
+        RejectReason::Tokenizer,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::BadJson => "bad_json",
+            RejectReason::MissingText => "missing_text",
+            RejectReason::TooLong => "too_long",
+            RejectReason::Tokenizer => "tokenizer",
+        }
+    }
+}
+
+/// The scorer of a whole dump, configured with a builder; every setter documents its
+/// default.
+///
+/// ```
+/// use rumor_triage::{InputFormat, Model, Scorer};
+/// let model = Model::load_default()?;
+/// let csv = "id,text\n1,\"BREAKING: unconfirmed reports, share now!\"\n2,Lunch was nice\n";
+/// let mut out = Vec::new();
+/// let mut seen = Vec::new();
+/// let summary = Scorer::new(&model)
+///     .format(InputFormat::Csv)
+///     .chunk_lines(1)
+///     .score_to(csv.as_bytes(), &mut out, None, &mut |so_far| seen.push(so_far.read))?;
+/// assert_eq!((summary.read, summary.scored), (2, 2));
+/// assert_eq!(seen, [1, 2]);
+/// # Ok::<(), rumor_triage::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scorer<'m> {
+    model: &'m Model,
+    options: StreamOptions,
+}
+
+impl<'m> Scorer<'m> {
+    /// A scorer with the defaults below.
+    pub fn new(model: &'m Model) -> Self {
+        Self {
+            model,
+            options: StreamOptions::default(),
+        }
+    }
+
+    /// JSONL or CSV with a header row (default JSONL; [`InputFormat::from_path`] picks by
+    /// name).
+    pub fn format(mut self, format: InputFormat) -> Self {
+        self.options.format = format;
+        self
+    }
+
+    /// Which fields (JSON keys or CSV columns) hold what (default [`Fields::default`]).
+    pub fn fields(mut self, fields: Fields) -> Self {
+        self.options.fields = fields;
+        self
+    }
+
+    /// Flag at this probability instead of the model's threshold; it must lie in [0, 1]
+    /// (checked when scoring starts).
+    pub fn threshold(mut self, threshold: f32) -> Self {
+        self.options.threshold = Some(threshold);
+        self
+    }
+
+    /// Write only flagged posts (rejects are still written; default false).
+    pub fn only_flagged(mut self, only_flagged: bool) -> Self {
+        self.options.only_flagged = only_flagged;
+        self
+    }
+
+    /// Add the top `k` n-grams to each flagged line (default 0: none).
+    pub fn explain(mut self, k: usize) -> Self {
+        self.options.explain = k;
+        self
+    }
+
+    /// Group flagged posts into near-duplicate campaigns (default true; about a fifth of
+    /// one-thread scoring time).
+    pub fn campaigns(mut self, campaigns: bool) -> Self {
+        self.options.campaigns = campaigns;
+        self
+    }
+
+    /// Reject records longer than this many bytes unread (default 1 MiB).
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_line_bytes = bytes;
+        self
+    }
+
+    /// Records scored per parallel chunk; output is flushed after each (default 4096).
+    pub fn chunk_lines(mut self, lines: usize) -> Self {
+        self.options.chunk_lines = lines;
+        self
+    }
+
+    /// Accounts and campaigns listed in the counts (default 20).
+    pub fn top(mut self, top: usize) -> Self {
+        self.options.top_accounts = top;
+        self
+    }
+
+    /// Scores `input` into `output`, rejects inline, and returns the run's accounting.
+    pub fn score(&self, input: impl BufRead, output: &mut dyn Write) -> Result<Summary, Error> {
+        self.score_to(input, output, None, &mut |_| {})
+    }
+
+    /// [`Scorer::score`] with rejects written to `rejects` when given, and `progress`
+    /// called with the running summary after each chunk has been written and flushed.
+    pub fn score_to(
+        &self,
+        input: impl BufRead,
+        output: &mut dyn Write,
+        rejects: Option<&mut dyn Write>,
+        progress: &mut dyn FnMut(&Summary),
+    ) -> Result<Summary, Error> {
+        self.run(input, output, rejects, None, progress)
+    }
+
+    /// Scores `input` into files with the crash-safe protocol of [`OutputFiles`]: a run
+    /// killed at any point continues with the same call and [`OutputFiles::resume`], and
+    /// ends with the bytes an uninterrupted run writes.
+    pub fn score_files(
+        &self,
+        input: impl BufRead,
+        files: &OutputFiles,
+        progress: &mut dyn FnMut(&Summary),
+    ) -> Result<Summary, Error> {
+        resume::score_files(self, input, files, progress)
+    }
+
+    fn run(
+        &self,
+        input: impl BufRead,
+        output: &mut dyn Write,
+        rejects: Option<&mut dyn Write>,
+        resume: Option<Resume>,
+        progress: &mut dyn FnMut(&Summary),
+    ) -> Result<Summary, Error> {
+        let (model, options) = (self.model, &self.options);
+        crate::model::check_threshold(options.threshold)?;
+
+        let start = Instant::now();
+        let (mut summary, mut counts) = match resume {
+            Some(r) => (
+                Summary {
+                    resumed_after: r.summary.read,
+                    ..r.summary
+                },
+                r.counts,
+            ),
+            None => (Summary::default(), CountsBuilder::new(options.top_accounts)),
+        };
+        let chunk_lines = options.chunk_lines.max(1);
+        let mut source = Source::new(input, "input", options)?;
+        let columns = source.columns().cloned();
+        let columns = columns.as_ref();
+        // Campaigns rebuilt from the earlier output lack their first posts' sketches: those
+        // posts are scored again as they are skipped, so that later posts join the same
+        // campaigns as in an uninterrupted run.
+        let unsketched: std::collections::HashSet<u64> =
+            counts.unsketched_campaigns().into_iter().collect();
+        let mut skipped = Vec::new();
+        let mut ws = Workspace::default();
+        for _ in 0..summary.resumed_after {
+            skipped.clear();
+            let Some(record) = source.next(options.max_line_bytes, &mut skipped)? else {
+                return Err(Error::Resume(format!(
+                    "the input ends before record {}, where the interrupted run stopped",
+                    summary.resumed_after
+                )));
+            };
+            if unsketched.contains(&record.0) {
+                if let Outcome::Scored {
+                    line,
+                    signature: Some(signature),
+                    ..
+                } = score_line(
+                    model,
+                    options,
+                    columns,
+                    &mut ws,
+                    &record,
+                    &skipped,
+                    String::new(),
+                ) {
+                    counts.restore_campaign(line, &signature);
+                }
+            }
+        }
+        let read_chunk = |source: &mut Source<_>, chunk: &mut Chunk| -> Result<(), Error> {
+            chunk.records.clear();
+            chunk.bytes.clear();
+            while chunk.records.len() < chunk_lines {
+                match source.next(options.max_line_bytes, &mut chunk.bytes)? {
+                    None => break,
+                    Some(record) => chunk.records.push(record),
+                }
+            }
+            Ok(())
+        };
+        // Each post's output line goes into a string the sink gave back from an earlier chunk:
+        // a string allocated by one thread and freed by another costs a lock on the allocator.
+        let score_chunk = |chunk: &Chunk, mut spare: Vec<String>| -> Vec<Outcome> {
+            spare.resize_with(chunk.records.len(), String::new);
+            chunk
+                .records
+                .par_iter()
+                .zip(spare)
+                .map_init(Workspace::default, |ws, (record, out)| {
+                    score_line(model, options, columns, ws, record, &chunk.bytes, out)
+                })
+                .collect()
+        };
+        let mut sink = Sink {
+            labels: model.labels(),
+            summary: &mut summary,
+            counts: &mut counts,
+            output,
+            rejects,
+            only_flagged: options.only_flagged,
+            progress,
+            spare: Vec::new(),
+        };
+        // With more than one worker, chunk n is scored while this thread writes chunk n − 1
+        // and reads chunk n + 1; with one, everything runs in turn on one thread.
+        let overlap = rayon::current_num_threads() > 1;
+        let (mut chunk, mut next) = (Chunk::default(), Chunk::default());
+        read_chunk(&mut source, &mut chunk)?;
+        let mut pending: Vec<Outcome> = Vec::new();
+        while !chunk.records.is_empty() {
+            if overlap {
+                let mut scored = Vec::new();
+                let spare = std::mem::take(&mut sink.spare);
+                rayon::in_place_scope(|scope| {
+                    scope.spawn(|_| scored = score_chunk(&chunk, spare));
+                    sink.write(std::mem::take(&mut pending))?;
+                    read_chunk(&mut source, &mut next)
+                })?;
+                pending = scored;
+            } else {
+                let spare = std::mem::take(&mut sink.spare);
+                sink.write(score_chunk(&chunk, spare))?;
+                read_chunk(&mut source, &mut next)?;
+            }
+            std::mem::swap(&mut chunk, &mut next);
+        }
+        sink.write(pending)?;
+        if summary.read != summary.scored + summary.rejected {
+            return Err(Error::Internal(format!(
+                "accounting broken: read {} != scored {} + rejected {}",
+                summary.read, summary.scored, summary.rejected
+            )));
+        }
+        summary.seconds = start.elapsed().as_secs_f64();
+        summary.posts_per_second = if summary.seconds > 0.0 {
+            (summary.read - summary.resumed_after) as f64 / summary.seconds
+        } else {
+            0.0
+        };
+        summary.counts = counts.finish();
+        Ok(summary)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StreamOptions {
+    /// JSONL or CSV with a header.
+    pub(crate) format: InputFormat,
+    /// Field names (JSON keys, or CSV header names).
+    pub(crate) fields: Fields,
+    /// Lines longer than this many bytes are rejected unread (default 1 MiB).
+    pub(crate) max_line_bytes: usize,
+    /// Lines scored per parallel chunk (default 4096).
+    pub(crate) chunk_lines: usize,
+    /// Threshold override.
+    pub(crate) threshold: Option<f32>,
+    /// Write only flagged posts (rejects are still written).
+    pub(crate) only_flagged: bool,
+    /// Add the top K n-grams to flagged lines (0 = none).
+    pub(crate) explain: usize,
+    /// Accounts kept in the counts (default 20).
+    pub(crate) top_accounts: usize,
+    /// Group flagged posts into near-duplicate campaigns (`counts::campaigns`; default
+    /// true). The grouping costs about a fifth of one-thread scoring time.
+    pub(crate) campaigns: bool,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            format: InputFormat::Jsonl,
+            fields: Fields::default(),
+            max_line_bytes: 1 << 20,
+            chunk_lines: 4096,
+            threshold: None,
+            only_flagged: false,
+            explain: 0,
+            top_accounts: 20,
+            campaigns: true,
+        }
+    }
+}
+
+/// The accounting of one streaming run: `read == scored + rejected`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Lines read.
+    pub read: u64,
+    /// Lines scored.
+    pub scored: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+    /// Rejected lines per reason.
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Flagged posts.
+    pub flagged: u64,
+    /// Flagged posts per decided label.
+    pub flagged_by_label: std::collections::BTreeMap<String, u64>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Records per second, counting only the records this run read itself.
+    pub posts_per_second: f64,
+    /// The cleanup counts of the scored posts.
+    #[serde(skip)]
+    pub counts: CleanupCounts,
+    /// Records of an interrupted run that this one resumed after (0 for a fresh run);
+    /// they are included in the counts above.
+    #[serde(default)]
+    pub resumed_after: u64,
+}
