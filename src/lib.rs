@@ -17,6 +17,7 @@
 //! let score = model.score("BREAKING: unconfirmed reports say the gunman is still inside")?;
 //! println!("{} {:.3} flagged={}", score.label, score.probability, score.flagged);
 //! let why = model.explain("网传明天有地震，请转发", 5)?;
+//! assert_eq!(why.top.len(), 5);
 //! for c in &why.top {
 //!     println!("{:>8.3}  {}", c.contribution, c.ngram);
 //! }

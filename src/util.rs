@@ -80,6 +80,52 @@ pub(crate) fn prefetch<T>(value: &T) {
 }
 
 #[cfg(test)]
+mod frozen {
+    //! The hash steps are part of the model format: a model trained by one build must score
+    //! the same under the next. These values were computed from the definitions written in
+    //! `features`' module docs by an independent implementation (Python), not by this code.
+
+    use super::*;
+
+    #[test]
+    fn the_token_hash_is_fnv_1a_with_the_seed_in_the_offset_basis() {
+        assert_eq!(token_hash("", 0), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(token_hash("a", 0), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(token_hash("谣言", 0), 0x9111_3734_5af8_8b56);
+        assert_eq!(token_hash("rumor", 7), 0x797d_f17e_1363_e5eb);
+    }
+
+    #[test]
+    fn mix_is_the_splitmix64_finalizer() {
+        assert_eq!(mix(0), 0);
+        assert_eq!(mix(1), 0x5692_161d_100b_05e5);
+        assert_eq!(mix(0xdead_beef), 0x4e06_2702_ec92_9eea);
+    }
+
+    #[test]
+    fn an_ngram_lead_is_the_first_mixing_step() {
+        let breaking = token_hash("breaking", 0);
+        assert_eq!(ngram_lead(2, breaking), 0x30a8_184c_6449_58d2);
+        assert_eq!(
+            mix(ngram_lead(2, breaking) ^ token_hash("news", 0)),
+            0xf098_f0db_20ec_02ed
+        );
+    }
+
+    #[test]
+    fn the_seeded_generator_gives_the_splitmix64_stream() {
+        let mut rng = SplitMix(0);
+        assert_eq!(rng.next(), mix(0x9e37_79b9_7f4a_7c15));
+        assert_eq!(rng.next(), mix(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(2)));
+        let mut items = [1, 2, 3, 4, 5];
+        SplitMix(42).shuffle(&mut items);
+        let mut sorted = items;
+        sorted.sort_unstable();
+        assert_eq!(sorted, [1, 2, 3, 4, 5]);
+    }
+}
+
+#[cfg(test)]
 mod doc_examples {
     //! What the items' doc examples showed before the module became private.
 

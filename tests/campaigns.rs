@@ -79,7 +79,8 @@ fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
     );
 
     // A campaign's posts share most of their n-grams with its first post: their token sets
-    // (the crate's own tokens) overlap by half or more, Jaccard, for 95% of them.
+    // (the crate's own tokens) overlap by half or more, Jaccard: 580 of 581 when measured,
+    // so at least 99.5% (a second miss among as many posts would still pass).
     let tokens = |text: &str| -> BTreeSet<String> {
         let mut set = BTreeSet::new();
         model
@@ -110,7 +111,7 @@ fn exact_duplicates_share_a_campaign_and_campaigns_hold_near_copies() {
         "the data has duplicate texts, so some campaign has two posts"
     );
     assert!(
-        close * 100 >= members * 95,
+        close * 1000 >= members * 995,
         "{close} of {members} campaign posts are near copies"
     );
 }

@@ -1,5 +1,5 @@
 //! The shipped model is not fooled by trivial obfuscation: macro-F1 on perturbed copies of
-//! the weibo-ced and pheme test sets stays within one point of the clean sets.
+//! the weibo-ced and pheme test sets is the clean sets' to four decimals.
 
 mod common;
 
@@ -48,7 +48,8 @@ fn perturbed_test_sets_score_within_one_point_of_the_clean_ones() {
                 f1 - baseline,
                 clean.len()
             );
-            if (f1 - baseline).abs() > 0.01 {
+            // docs/testing.md promises the figure unchanged to four decimals.
+            if (f1 - baseline).abs() >= 0.00005 {
                 failures.push(format!(
                     "{dataset} {}: {f1:.4} vs {baseline:.4}",
                     perturbation.name()
@@ -56,5 +57,8 @@ fn perturbed_test_sets_score_within_one_point_of_the_clean_ones() {
             }
         }
     }
-    assert!(failures.is_empty(), "more than one point off: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "changed at four decimals: {failures:?}"
+    );
 }

@@ -262,6 +262,10 @@ fn calibration_folds_by_group_keep_groups_whole_and_train_on_the_rest_only() {
             .collect();
         assert!(same.iter().all(|x| x == f), "{g} is split across folds");
     }
+    // Five groups of ten into three folds, largest first to the emptiest: 20, 20, 10.
+    let mut sizes = [0usize; 3];
+    fold_of.iter().for_each(|&f| sizes[f] += 1);
+    assert_eq!(sizes, [20, 20, 10]);
     assert!(rumor_triage::eval::group_folds(&groups[..1], 3).is_err());
     // A leave-one-group-out round with group calibration still trains only on other groups.
     let examples = toy(60);

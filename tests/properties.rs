@@ -54,6 +54,14 @@ proptest! {
         input.extend(body);
         let mut out = Vec::new();
         let summary = Scorer::new(model()).format(InputFormat::Csv).score(&input[..], &mut out).unwrap();
+        // The records, counted by the csv crate alone, as the scorer's reader is configured.
+        let records = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&input[..])
+            .byte_records()
+            .take_while(Result::is_ok)
+            .count() as u64;
+        prop_assert_eq!(summary.read, records);
         prop_assert_eq!(summary.read, summary.scored + summary.rejected);
         prop_assert_eq!(String::from_utf8(out).unwrap().lines().count() as u64, summary.read);
     }

@@ -725,6 +725,10 @@ mod tests {
         assert_eq!(texts, [" rumo", "rumor", "umor "]);
         for (bucket, gram) in &grams {
             assert_eq!(*bucket, subword_bucket(gram, 0, shift));
+            assert_eq!(
+                *bucket,
+                (mix(token_hash(gram, 0) ^ SUBWORD_TAG) >> shift) as u32
+            );
         }
         // " ab " has four characters: no 5-gram.
         assert!(subwords(&config, "ab").is_empty());
@@ -744,6 +748,59 @@ mod tests {
             ..config
         };
         assert!(subwords(&off, "rumor").is_empty());
+    }
+
+    /// Frozen: the buckets of token n-grams and of character n-grams at 2^20 buckets,
+    /// computed from the module docs' definitions by an independent implementation.
+    #[test]
+    fn ngram_and_subword_buckets_are_the_frozen_ones() {
+        let h = |t: &str| token_hash(t, 0);
+        assert_eq!(ngram_hash(&[h("breaking")]), 0x7e35_e72a_e948_0087);
+        assert_eq!(
+            ngram_hash(&[h("breaking"), h("news")]),
+            0xf098_f0db_20ec_02ed
+        );
+        assert_eq!(
+            ngram_hash(&[h("breaking"), h("news"), h("谣")]),
+            0x6130_9dd1_44a6_ba93
+        );
+        let config = FeatureConfig::default();
+        let key = |t: &str, cjk: bool| TokenKey {
+            hash: h(t),
+            cjk,
+            punctuation: false,
+        };
+        let buckets_of = |keys: &[TokenKey]| {
+            let leads: Vec<[u64; 3]> = keys
+                .iter()
+                .map(|k| [1, 2, 3].map(|n| ngram_lead(n, k.hash)))
+                .collect();
+            let mut out = Vec::new();
+            for_each_bucket(&config, keys, &leads, |b| out.push(b));
+            out
+        };
+        assert_eq!(
+            buckets_of(&[key("breaking", false), key("news", false)]),
+            [516_958, 985_487, 62_793]
+        );
+        // A CJK run takes 3-grams; a run that ends in a word does not.
+        assert_eq!(
+            buckets_of(&[key("地", true), key("震", true), key("谣", true)]),
+            [666_194, 989_256, 374_107, 867_432, 957_498, 18_392]
+        );
+        assert_eq!(
+            buckets_of(&[key("地", true), key("震", true), key("x", false)]),
+            [666_194, 989_256, 867_432, 121_153, 161_751]
+        );
+        let grams = subwords(&config, "rumor");
+        assert_eq!(
+            grams,
+            [
+                (252_079, " rumo".to_owned()),
+                (65_569, "rumor".to_owned()),
+                (999_787, "umor ".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -89,3 +89,39 @@ impl Signature {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frozen: which bin a bucket fills and the band keys campaigns are found by, computed
+    /// from the module docs' definition by an independent implementation.
+    #[test]
+    fn bins_and_band_keys_are_the_frozen_ones() {
+        let mut sketch = Signature::default();
+        for bucket in [7, 39, 1_000_003, 65, 999_999, 31] {
+            sketch.add(bucket);
+        }
+        let filled: Vec<(usize, u32)> = sketch
+            .0
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, v)| v != EMPTY_BIN)
+            .collect();
+        assert_eq!(filled, [(1, 2), (3, 31_250), (7, 0), (31, 0)]);
+        let keys: Vec<u64> = sketch.band_keys().collect();
+        assert_eq!(
+            keys,
+            [
+                0xd94d_f9ad_30c4_f029,
+                0xb626_fdbd_d0ad_948f,
+                0x393b_22a3_bafd_46bc
+            ]
+        );
+        assert_eq!(sketch.similarity(&sketch), 1.0);
+        let mut half = Signature::default();
+        [7, 65].into_iter().for_each(|b| half.add(b));
+        assert_eq!(sketch.similarity(&half), 0.5);
+    }
+}

@@ -60,7 +60,8 @@ impl Model {
     /// ```
     /// let model = rumor_triage::Model::load_default().unwrap();
     /// let why = model.explain("Unconfirmed reports: gunman still inside?", 3).unwrap();
-    /// assert!(why.top.len() <= 3);
+    /// assert_eq!(why.top.len(), 3);
+    /// assert!(why.top.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs()));
     /// ```
     pub fn explain(&self, text: &str, k: usize) -> Result<Explanation, Error> {
         let mut workspace = Workspace::default();

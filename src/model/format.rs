@@ -327,3 +327,44 @@ fn delta_decode(deltas: &[u32], limit: usize) -> Option<Vec<u32>> {
 
 /// The bytes of `models/default.rtm`.
 pub(crate) static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/default.rtm");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped model's bytes: the SHA-256 the model card gives, a header that describes
+    /// them, and the scores the README's examples rely on. A change that alters them is a
+    /// change of what the shipped model is (models/README.md says how to regenerate it).
+    #[test]
+    fn the_shipped_model_is_the_one_its_card_describes() {
+        let hex: String = Sha256::digest(DEFAULT_MODEL)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "2be77c76c9a96c5142bd5071f03cd3de7543a008d2d8ad6251cbf46ac4dc3009"
+        );
+        assert_eq!(&DEFAULT_MODEL[..8], MAGIC);
+        assert_eq!(DEFAULT_MODEL[8..12], FORMAT_VERSION.to_le_bytes());
+        assert_eq!(FORMAT_VERSION, 3);
+        let length = u64::from_le_bytes(DEFAULT_MODEL[12..20].try_into().unwrap());
+        assert_eq!(length, (DEFAULT_MODEL.len() - HEADER_LEN) as u64);
+        assert_eq!(
+            &DEFAULT_MODEL[20..HEADER_LEN],
+            Sha256::digest(&DEFAULT_MODEL[HEADER_LEN..]).as_slice()
+        );
+        let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+        assert_eq!(
+            model.to_bytes().unwrap(),
+            DEFAULT_MODEL,
+            "load and save round-trip"
+        );
+        // The model card's threshold, to its four decimals.
+        assert!(
+            (model.threshold() - 0.4772).abs() < 5e-5,
+            "{}",
+            model.threshold()
+        );
+    }
+}

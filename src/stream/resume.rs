@@ -419,6 +419,16 @@ mod tests {
 
     #[test]
     fn a_killed_run_resumes_to_the_bytes_and_counts_of_an_uninterrupted_one() {
+        for threads in [1, 2] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(killed_and_resumed_runs);
+        }
+    }
+
+    fn killed_and_resumed_runs() {
         let model = Model::load_default().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let whole = OutputFiles::new(dir.path().join("whole.jsonl"));

@@ -254,7 +254,21 @@ fn one_and_two_threads_give_the_same_output() {
     let Some(data) = common::data_or_skip("one_and_two_threads_give_the_same_output") else {
         return;
     };
-    let input = data.join("pheme/test.jsonl");
+    // Six copies of pheme test: 5,178 lines, so two chunks of the scorer's 4,096, and the
+    // second is scored while the first is written.
+    let pheme = std::fs::read_to_string(data.join("pheme/test.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("six.jsonl");
+    std::fs::write(&input, pheme.repeat(6)).unwrap();
+    let texts: Vec<String> = pheme
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     let run = |threads: &str| {
         let out = bin()
             .arg("score")
@@ -266,7 +280,24 @@ fn one_and_two_threads_give_the_same_output() {
         out.stdout
     };
     let one = run("1");
-    assert_eq!(String::from_utf8_lossy(&one).lines().count(), 863);
+    let scored = lines(&one);
+    assert_eq!(scored.len(), 6 * texts.len());
+    assert!(scored.len() > 4096);
+    // The explanations are Model::explain's, in every chunk.
+    let model = rumor_triage::Model::load_default().unwrap();
+    for (i, line) in scored.iter().enumerate().step_by(97) {
+        let why = model.explain(&texts[i % texts.len()], 3).unwrap();
+        let shown: Vec<&str> = line["explain"]
+            .as_array()
+            .map(|top| top.iter().map(|c| c["ngram"].as_str().unwrap()).collect())
+            .unwrap_or_default();
+        let expected: Vec<&str> = if why.score.flagged {
+            why.top.iter().map(|c| c.ngram.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(shown, expected, "line {}", i + 1);
+    }
     assert_eq!(one, run("2"));
 }
 
@@ -542,4 +573,279 @@ fn help_shows_an_example_and_the_exit_codes() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("rumor-triage score posts.jsonl"), "{help}");
     assert!(help.contains("Exit codes: 0"), "{help}");
+}
+
+/// The seed posts scored by the binary with `args` added, as JSON lines.
+fn score_seeds(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
+    let out = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), lines(&out.stdout))
+}
+
+#[test]
+fn only_flagged_writes_exactly_the_flagged_lines() {
+    let (code, all) = score_seeds(&[]);
+    assert_eq!(code, Some(0));
+    let (code, flagged) = score_seeds(&["--only-flagged"]);
+    assert_eq!(code, Some(0));
+    let expected: Vec<&serde_json::Value> = all.iter().filter(|l| l["flagged"] == true).collect();
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(flagged.iter().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn explain_k_on_score_lines_is_model_explain() {
+    let model = rumor_triage::Model::load_default().unwrap();
+    let texts: Vec<String> = std::fs::read_to_string(seeds())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let (code, got) = score_seeds(&["--explain", "3"]);
+    assert_eq!(code, Some(0));
+    let mut explained = 0;
+    for (line, text) in got.iter().zip(&texts) {
+        let why = model.explain(text, 3).unwrap();
+        match line["explain"].as_array() {
+            Some(top) => {
+                explained += 1;
+                assert!(why.score.flagged);
+                assert_eq!(top.len(), why.top.len());
+                for (shown, c) in top.iter().zip(&why.top) {
+                    assert_eq!(shown["ngram"], c.ngram.as_str());
+                    // serde_json's default parser may be one f64 ulp off; the f32 is exact.
+                    assert_eq!(
+                        shown["contribution"].as_f64().unwrap() as f32,
+                        c.contribution
+                    );
+                }
+            }
+            None => assert!(
+                !why.score.flagged,
+                "a flagged line lacks its explanation: {line}"
+            ),
+        }
+    }
+    assert!(explained > 0);
+}
+
+#[test]
+fn max_line_bytes_rejects_exactly_the_longer_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lines.jsonl");
+    let short = r#"{"id":"s","text":"short post"}"#;
+    let long = format!(r#"{{"id":"l","text":"{}"}}"#, "x".repeat(200));
+    std::fs::write(&input, format!("{short}\n{long}\n{short}\n")).unwrap();
+    let limit = (short.len() + 10).to_string();
+    let out = bin()
+        .args(["score", "--quiet", "--max-line-bytes", &limit])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a rejected line gives exit code 1"
+    );
+    let got = lines(&out.stdout);
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        (got[0]["id"].as_str(), got[2]["id"].as_str()),
+        (Some("s"), Some("s"))
+    );
+    assert_eq!(got[1]["error"], "too_long");
+    assert_eq!(got[1]["line"], 2);
+    assert_eq!(got[1]["offset"], short.len() + 1);
+}
+
+#[test]
+fn perturb_rewrites_only_the_text_field_and_is_seeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\":\"Breaking news tonight\",\"label\":\"rumor\",\"id\":1}\n{\"text\":\"网传地震\",\"label\":\"non-rumor\",\"id\":2}\n",
+    )
+    .unwrap();
+    let run = |kind: &str, seed: &str| {
+        let out = bin()
+            .args(["perturb", "--kind", kind, "--seed", seed])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(&out.stdout)
+    };
+    for kind in [
+        "zero-width",
+        "homoglyphs",
+        "full-width",
+        "spaced-chinese",
+        "repeated-punctuation",
+        "case-games",
+    ] {
+        let a = run(kind, "3");
+        assert_eq!(
+            a,
+            run(kind, "3"),
+            "{kind}: the same seed gives the same file"
+        );
+        assert_eq!(a.len(), 2);
+        for (got, (id, label)) in a.iter().zip([(1, "rumor"), (2, "non-rumor")]) {
+            assert_eq!(
+                (got["id"].as_u64(), got["label"].as_str()),
+                (Some(id), Some(label))
+            );
+        }
+    }
+    assert_ne!(run("zero-width", "3")[0]["text"], "Breaking news tonight");
+    assert_eq!(
+        run("spaced-chinese", "0")[1]["text"]
+            .as_str()
+            .map(|t| t.replace(' ', "")),
+        Some("网传地震".to_owned())
+    );
+    let bad = bin()
+        .args(["perturb", "--kind", "nope"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown perturbation"));
+}
+
+#[test]
+fn every_eval_protocol_runs_and_reports_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("labeled.jsonl");
+    let mut lines_out = String::new();
+    for i in 0..60 {
+        let (text, label) = if i % 2 == 0 {
+            (format!("unconfirmed share before deleted {i}"), "rumor")
+        } else {
+            (format!("police statement confirmed today {i}"), "non-rumor")
+        };
+        let event = ["a", "b", "c"][i % 3];
+        lines_out.push_str(&format!(
+            "{{\"text\":\"{text}\",\"label\":\"{label}\",\"event\":\"{event}\",\"time\":\"2024-01-{:02}\"}}\n",
+            i % 28 + 1
+        ));
+    }
+    std::fs::write(&data, lines_out).unwrap();
+    let eval = |args: &[&str]| {
+        let out = bin()
+            .args(["eval", "--format", "json", "--folds", "3", "--input"])
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let kfold = eval(&["--kfold", "3", "--at-precision", "0.9"]);
+    assert_eq!(kfold["groups"].as_array().unwrap().len(), 3);
+    assert!(kfold["macro_f1"].as_f64().unwrap() > 0.9);
+    let groups = eval(&["--group-by", "event"]);
+    let held: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["a", "b", "c"]);
+    let chrono = eval(&["--chrono", "time", "--test-fraction", "0.25"]);
+    assert_eq!(
+        (chrono["protocol"].as_str(), chrono["test_items"].as_u64()),
+        (Some("chronological"), Some(15))
+    );
+    let holdout = eval(&["--train", data.to_str().unwrap()]);
+    assert_eq!(holdout["test_items"], 60);
+    let shipped = bin()
+        .args(["eval", "--format", "json", "--input"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(shipped.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&shipped.stdout).unwrap();
+    assert_eq!(report["items"], 60);
+    // A protocol that cannot be run is a fatal error, not an empty report.
+    let bad = bin()
+        .args(["eval", "--kfold", "1", "--input"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn train_with_tune_and_calibration_by_group_writes_a_model_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("labeled.jsonl");
+    let body: String = (0..60)
+        .map(|i| {
+            let (text, label) = if i % 2 == 0 {
+                ("unconfirmed share before deleted", "rumor")
+            } else {
+                ("police statement confirmed today", "non-rumor")
+            };
+            format!(
+                "{{\"text\":\"{text} {i}\",\"label\":\"{label}\",\"event\":\"e{}\"}}\n",
+                i % 4
+            )
+        })
+        .collect();
+    std::fs::write(&data, body).unwrap();
+    let model = dir.path().join("m.rtm");
+    let out = bin()
+        .args([
+            "train",
+            "--tune",
+            "--tune-c",
+            "1,10",
+            "--tune-word-ngrams",
+            "1,2",
+            "--tune-folds",
+            "3",
+            "--folds",
+            "3",
+            "--calibrate-by-group",
+            "event",
+            "--input",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("tune: chose C"), "{stderr}");
+    let loaded = rumor_triage::Model::load(&model).unwrap();
+    assert!(loaded.metadata().grouped_calibration);
+    assert!(
+        loaded
+            .score("unconfirmed share before deleted")
+            .unwrap()
+            .flagged
+    );
 }
