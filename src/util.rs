@@ -117,11 +117,12 @@ mod frozen {
         let mut rng = SplitMix(0);
         assert_eq!(rng.next(), mix(0x9e37_79b9_7f4a_7c15));
         assert_eq!(rng.next(), mix(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(2)));
-        let mut items = [1, 2, 3, 4, 5];
+        let mut rng = SplitMix(7);
+        assert_eq!([2, 3, 10, 1000].map(|n| rng.below(n)), [1, 0, 6, 203]);
+        // Fisher–Yates from the last item down, each swap partner drawn from 0..=i.
+        let mut items: [usize; 10] = std::array::from_fn(|i| i);
         SplitMix(42).shuffle(&mut items);
-        let mut sorted = items;
-        sorted.sort_unstable();
-        assert_eq!(sorted, [1, 2, 3, 4, 5]);
+        assert_eq!(items, [0, 9, 5, 8, 6, 4, 7, 2, 1, 3]);
     }
 }
 

@@ -119,6 +119,8 @@ mod tests {
                 0x393b_22a3_bafd_46bc
             ]
         );
+        // Eight bands of four bins: the documented trade-off of the LSH (docs/decisions.md).
+        assert_eq!((BANDS, ROWS, SIGNATURE_BINS), (8, 4, 32));
         assert_eq!(sketch.similarity(&sketch), 1.0);
         let mut half = Signature::default();
         [7, 65].into_iter().for_each(|b| half.add(b));

@@ -34,7 +34,7 @@ pub const MAGIC: &[u8; 8] = b"RUMORTRG";
 pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 52;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Payload {
     tokenizer_json: String,
     builtin_tokenizer: bool,
@@ -51,6 +51,19 @@ struct Payload {
     calibration: Calibration,
     threshold: f32,
     metadata: TrainingMetadata,
+}
+
+/// The file's bytes for `payload`: the header, then the payload.
+fn encode(payload: &Payload) -> Result<Vec<u8>, Error> {
+    let body = postcard::to_stdvec(payload)
+        .map_err(|e| Error::Internal(format!("encoding model: {e}")))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&Sha256::digest(&body));
+    out.extend_from_slice(&body);
+    Ok(out)
 }
 
 /// The buckets with a document frequency, ascending, with it.
@@ -102,15 +115,7 @@ impl Model {
             threshold: self.threshold,
             metadata: self.metadata.clone(),
         };
-        let body = postcard::to_stdvec(&payload)
-            .map_err(|e| Error::Internal(format!("encoding model: {e}")))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
-        Ok(out)
+        encode(&payload)
     }
 
     /// Writes the model file.
@@ -366,5 +371,204 @@ mod tests {
             "{}",
             model.threshold()
         );
+    }
+
+    fn shipped_payload() -> Payload {
+        postcard::from_bytes(&DEFAULT_MODEL[HEADER_LEN..]).unwrap()
+    }
+
+    /// Loading `payload` after `edit` fails with a corrupt-model error naming `why`.
+    fn refused(edit: impl FnOnce(&mut Payload), why: &str) {
+        let mut payload = shipped_payload();
+        edit(&mut payload);
+        match Model::from_bytes(&encode(&payload).unwrap()) {
+            Err(Error::CorruptModel(message)) => {
+                assert!(message.contains(why), "{message:?} does not say {why:?}")
+            }
+            Err(other) => panic!("expected CorruptModel({why:?}), got {other}"),
+            Ok(_) => panic!("a payload with {why:?} loaded"),
+        }
+    }
+
+    #[test]
+    fn every_payload_invariant_is_checked_on_load() {
+        // The unedited payload loads: each case below fails for its own reason only.
+        assert!(Model::from_bytes(&encode(&shipped_payload()).unwrap()).is_ok());
+        refused(|p| p.features.hash_bits = 30, "hash_bits");
+        refused(
+            |p| (p.labels, p.positive) = (vec!["rumor".into()], vec![true]),
+            "labels and flagged labels",
+        );
+        refused(|p| p.positive.push(false), "labels and flagged labels");
+        refused(|p| p.labels.reverse(), "sorted");
+        refused(|p| p.labels[1] = p.labels[0].clone(), "sorted");
+        refused(
+            |p| p.positive = vec![false, false],
+            "proper, non-empty subset",
+        );
+        refused(
+            |p| p.positive = vec![true, true],
+            "proper, non-empty subset",
+        );
+        refused(|p| p.outputs = 2, "output count");
+        refused(|p| p.bias.push(0.0), "output count");
+        refused(|p| p.df_indices.push(1 << 21), "document-frequency indices");
+        refused(|p| p.df_indices.push(0), "document-frequency indices");
+        refused(
+            |p| {
+                p.df_values.pop();
+            },
+            "document-frequency table lengths",
+        );
+        refused(|p| p.weight_indices.push(1 << 21), "weight indices");
+        refused(
+            |p| {
+                p.weight_values.pop();
+            },
+            "weight table lengths",
+        );
+        refused(|p| p.weight_values[3] = f32::NAN, "non-finite");
+        refused(|p| p.bias[0] = f32::INFINITY, "non-finite");
+        refused(
+            |p| p.calibration = Calibration::Temperature { t: 1.0 },
+            "calibration",
+        );
+        refused(
+            |p| {
+                p.calibration = Calibration::Platt {
+                    a: f64::NAN,
+                    b: 0.0,
+                }
+            },
+            "calibration",
+        );
+        refused(
+            |p| {
+                p.calibration = Calibration::Platt {
+                    a: 0.0,
+                    b: f64::INFINITY,
+                }
+            },
+            "calibration",
+        );
+        refused(|p| p.threshold = 1.5, "threshold");
+        refused(|p| p.threshold = -0.1, "threshold");
+        refused(|p| p.n_docs = 1, "document frequency above");
+        refused(|p| p.tokenizer_json = "{".into(), "tokenizer.json");
+        refused(
+            |p| {
+                assert!(p.tokenizer_json.contains("\"clean_text\":true"));
+                p.tokenizer_json =
+                    p.tokenizer_json
+                        .replacen("\"clean_text\":true", "\"clean_text\":false", 1)
+            },
+            "built-in",
+        );
+    }
+
+    #[test]
+    fn a_multi_class_payload_needs_a_positive_temperature() {
+        let mut payload = shipped_payload();
+        payload.labels.push("z-other".into());
+        payload.positive.push(false);
+        payload.outputs = 3;
+        payload.bias = vec![0.0; 3];
+        let rows = payload.weight_values.len();
+        payload.weight_values = payload
+            .weight_values
+            .iter()
+            .flat_map(|&w| [w, 0.0, -w])
+            .collect();
+        assert_eq!(payload.weight_values.len(), rows * 3);
+        for (t, ok) in [(1.5, true), (0.0, false), (-1.0, false), (f64::NAN, false)] {
+            payload.calibration = Calibration::Temperature { t };
+            let loaded = Model::from_bytes(&encode(&payload).unwrap());
+            assert_eq!(loaded.is_ok(), ok, "temperature {t}");
+        }
+        payload.calibration = Calibration::Platt { a: 1.0, b: 0.0 };
+        assert!(Model::from_bytes(&encode(&payload).unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_header_is_checked_field_by_field() {
+        let good = DEFAULT_MODEL.to_vec();
+        let with = |at: usize, bytes: &[u8]| {
+            let mut b = good.clone();
+            b[at..at + bytes.len()].copy_from_slice(bytes);
+            Model::from_bytes(&b)
+        };
+        assert!(matches!(with(0, b"RUMORTRX"), Err(Error::NotAModel)));
+        assert!(matches!(
+            with(8, &0u32.to_le_bytes()),
+            Err(Error::UnsupportedVersion { found: 0, .. })
+        ));
+        assert!(matches!(
+            with(8, &4u32.to_le_bytes()),
+            Err(Error::UnsupportedVersion {
+                found: 4,
+                supported: 3
+            })
+        ));
+        assert!(matches!(
+            with(8, &2u32.to_le_bytes()),
+            Err(Error::RetiredVersion {
+                found: 2,
+                supported: 3
+            })
+        ));
+        let length = (good.len() - HEADER_LEN) as u64;
+        assert!(matches!(
+            with(12, &(length + 1).to_le_bytes()),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            with(12, &(length - 1).to_le_bytes()),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(with(20, &[0u8; 32]), Err(Error::ChecksumMismatch)));
+        assert!(matches!(
+            Model::from_bytes(&good[..10]),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            Model::from_bytes(&good[..30]),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            Model::from_bytes(&good[..good.len() - 1]),
+            Err(Error::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn indices_are_delta_coded_and_checked_on_decode() {
+        assert_eq!(delta_encode(&[3, 4, 10]), [3, 1, 6]);
+        assert_eq!(delta_encode(&[]), Vec::<u32>::new());
+        assert_eq!(delta_decode(&[3, 1, 6], 11), Some(vec![3, 4, 10]));
+        assert_eq!(delta_decode(&[0, 1], 11), Some(vec![0, 1]));
+        assert_eq!(delta_decode(&[3, 0], 11), None, "a repeated index");
+        assert_eq!(delta_decode(&[3, 1, 6], 10), None, "an index at the limit");
+        assert_eq!(delta_decode(&[], 10), Some(vec![]));
+        assert_eq!(
+            nonzero_document_frequencies(&[0, 2, 0, 1]),
+            [(1, 2), (3, 1)]
+        );
+    }
+
+    #[test]
+    fn saving_and_loading_keep_the_bytes_and_the_scores() {
+        let model = Model::load_default().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.rtm");
+        model.save(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), DEFAULT_MODEL);
+        let loaded = Model::load(&path).unwrap();
+        let text = "Unconfirmed: is the bridge closed?";
+        assert_eq!(loaded.score(text).unwrap(), model.score(text).unwrap());
+        assert!(matches!(
+            Model::load(dir.path().join("missing.rtm")),
+            Err(Error::Io { .. })
+        ));
+        assert!(model.score(text).unwrap().probability > 0.0);
     }
 }
