@@ -365,6 +365,23 @@ mod tests {
             DEFAULT_MODEL,
             "load and save round-trip"
         );
+        // The README's explain example, to the four decimals it shows: the weights, the idf
+        // and the calibration as loaded into the scoring table.
+        let why = model
+            .explain(
+                "BREAKING: unconfirmed reports say a second gunman is still inside the mall",
+                4,
+            )
+            .unwrap();
+        assert_eq!(why.features, 64);
+        for (got, want) in [
+            (why.margin, 6.3732),
+            (why.bias, -1.5672),
+            (why.score.probability, 0.9974),
+            (why.top[0].contribution, 0.4476),
+        ] {
+            assert!((got - want).abs() < 5e-5, "{got} against {want}");
+        }
         // The model card's threshold, to its four decimals.
         assert!(
             (model.threshold() - 0.4772).abs() < 5e-5,
@@ -454,6 +471,10 @@ mod tests {
         refused(|p| p.threshold = 1.5, "threshold");
         refused(|p| p.threshold = -0.1, "threshold");
         refused(|p| p.n_docs = 1, "document frequency above");
+        // A bucket found in every document is allowed: the bound is inclusive.
+        let mut every = shipped_payload();
+        every.n_docs = u64::from(*every.df_values.iter().max().unwrap());
+        assert!(Model::from_bytes(&encode(&every).unwrap()).is_ok());
         refused(|p| p.tokenizer_json = "{".into(), "tokenizer.json");
         refused(
             |p| {
