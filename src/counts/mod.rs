@@ -67,7 +67,7 @@ pub struct CleanupCounts {
     pub platforms: BTreeMap<String, GroupCount>,
     /// Per day (`YYYY-MM-DD`, the first ten characters of the time field; `""` when absent).
     pub days: BTreeMap<String, GroupCount>,
-    /// Near-duplicate campaigns of two or more flagged posts ([`crate::campaigns`]).
+    /// Near-duplicate campaigns of two or more flagged posts (`counts::campaigns`).
     #[serde(default)]
     pub campaigns: u64,
     /// Flagged posts in those campaigns.
@@ -78,7 +78,7 @@ pub struct CleanupCounts {
     #[serde(default)]
     pub top_campaigns: Vec<CampaignCount>,
     /// Flagged posts in no campaign: the live campaigns were at their maximum, all with
-    /// two or more posts ([`crate::campaigns::CampaignOptions::max_campaigns`]).
+    /// two or more posts ([`CampaignOptions::max_campaigns`]).
     #[serde(default)]
     pub ungrouped_posts: u64,
 }

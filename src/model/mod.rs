@@ -101,7 +101,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// The MinHash sketch of the n-gram buckets of the text this workspace last scored
-    /// ([`crate::campaigns`]).
+    /// ([`Signature`]).
     ///
     /// ```
     /// let model = rumor_triage::Model::load_default().unwrap();

@@ -194,7 +194,6 @@ impl<'m> Scorer<'m> {
     ) -> Result<Summary, Error> {
         let (model, options) = (self.model, &self.options);
         crate::model::check_threshold(options.threshold)?;
-
         let start = Instant::now();
         let (mut summary, mut counts) = match resume {
             Some(r) => (
@@ -318,6 +317,7 @@ impl<'m> Scorer<'m> {
     }
 }
 
+/// The settings a [`Scorer`] was built with.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamOptions {
     /// JSONL or CSV with a header.

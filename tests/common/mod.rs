@@ -43,6 +43,15 @@ pub fn data_or_skip(test: &str) -> Option<PathBuf> {
     dir
 }
 
+/// Output lines (JSONL) parsed, one value per line.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    std::str::from_utf8(bytes)
+        .expect("output is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an output line is JSON"))
+        .collect()
+}
+
 /// Every JSONL file of the data directory.
 pub fn all_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

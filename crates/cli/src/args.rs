@@ -145,6 +145,7 @@ impl TrainArgs {
         Ok(options)
     }
 }
+
 pub(crate) fn load_model(path: &Option<PathBuf>) -> Result<Model, Error> {
     match path {
         Some(p) => Model::load(p),

@@ -60,6 +60,7 @@ pub(crate) fn progress_bar(quiet: bool, size: Option<u64>) -> Option<indicatif::
     };
     Some(bar)
 }
+
 /// Writes `text` to stdout. A closed pipe comes back as an error that `main` turns into a
 /// quiet exit, where `print!` would panic.
 pub(crate) fn print(text: &str) -> Result<(), Error> {

@@ -12,14 +12,6 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rumor-triage"))
 }
 
-fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Every kind of line `score` rejects, with the reason it must give.
 fn bad_lines() -> Vec<(Vec<u8>, &'static str)> {
     let mut too_long = br#"{"id":"big","text":""#.to_vec();
@@ -112,7 +104,7 @@ fn a_dump_salted_with_every_bad_line_adds_up() {
         serde_json::from_value(summary["rejected_by_reason"].clone()).unwrap();
     assert_eq!(reported, by_reason);
 
-    let rejected_lines = json_lines(&std::fs::read(&rejects).unwrap());
+    let rejected_lines = common::json_lines(&std::fs::read(&rejects).unwrap());
     let got: BTreeMap<u64, &str> = rejected_lines
         .iter()
         .map(|r| (r["line"].as_u64().unwrap(), r["error"].as_str().unwrap()))
@@ -124,7 +116,7 @@ fn a_dump_salted_with_every_bad_line_adds_up() {
         assert!(offset == 0 || dump[offset - 1] == b'\n');
     }
 
-    let scored_lines = json_lines(&out.stdout);
+    let scored_lines = common::json_lines(&out.stdout);
     assert_eq!(scored_lines.len() as u64, scored);
     let numbers: Vec<u64> = scored_lines
         .iter()
@@ -157,7 +149,7 @@ fn order_is_kept_with_many_threads_and_small_chunks() {
         out
     };
     let one = run(1, 4096);
-    let lines = json_lines(&one);
+    let lines = common::json_lines(&one);
     assert!(lines.len() > 300);
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["line"].as_u64(), Some(i as u64 + 1));
@@ -197,7 +189,7 @@ fn csv_input_scores_like_the_same_posts_in_jsonl() {
             .score(input, &mut out)
             .unwrap();
         assert_eq!((summary.read, summary.rejected), (posts.len() as u64, 0));
-        json_lines(&out)
+        common::json_lines(&out)
     };
     let from_jsonl = score(seeds.as_bytes(), InputFormat::Jsonl);
     let from_csv = score(&csv, InputFormat::Csv);
@@ -221,7 +213,7 @@ fn csv_records_keep_their_physical_line_numbers() {
         .score(input.as_bytes(), &mut out)
         .unwrap();
     assert_eq!((summary.read, summary.scored, summary.rejected), (4, 3, 1));
-    let got = json_lines(&out);
+    let got = common::json_lines(&out);
     let lines: Vec<u64> = got.iter().map(|l| l["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [2, 5, 6, 7]);
     assert_eq!(got[0]["id"], "1");
@@ -273,7 +265,7 @@ fn a_gzipped_csv_file_is_recognized_by_its_name_and_scored_like_jsonl() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let got = json_lines(&out.stdout);
+    let got = common::json_lines(&out.stdout);
     let model = Model::load_default().unwrap();
     let expected = [
         model

@@ -14,14 +14,6 @@ fn seeds() -> PathBuf {
     common::seeds()
 }
 
-fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn score_seeds_with_the_default_model_one_line_per_post() {
     let out = bin().arg("score").arg(seeds()).output().unwrap();
@@ -35,7 +27,7 @@ fn score_seeds_with_the_default_model_one_line_per_post() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let scored = lines(&out.stdout);
+    let scored = common::json_lines(&out.stdout);
     assert_eq!(scored.len(), posts.len());
     for (n, (s, p)) in scored.iter().zip(&posts).enumerate() {
         assert_eq!(s["id"], p["id"]);
@@ -69,7 +61,7 @@ fn bad_lines_are_reported_and_the_run_goes_on() {
         Some(1),
         "some lines rejected gives exit code 1"
     );
-    let got = lines(&out.stdout);
+    let got = common::json_lines(&out.stdout);
     assert_eq!(got.len(), 5);
     assert_eq!(got[0]["id"], "a");
     assert_eq!(
@@ -137,7 +129,7 @@ fn flagged_lines_name_their_campaign_unless_grouping_is_off() {
         .output()
         .unwrap();
     assert!(grouped.status.success() && off.status.success());
-    let scored = lines(&grouped.stdout);
+    let scored = common::json_lines(&grouped.stdout);
     for line in &scored {
         let flagged = line["flagged"].as_bool().unwrap();
         assert_eq!(line.get("campaign").is_some(), flagged, "{line}");
@@ -280,7 +272,7 @@ fn one_and_two_threads_give_the_same_output() {
         out.stdout
     };
     let one = run("1");
-    let scored = lines(&one);
+    let scored = common::json_lines(&one);
     assert_eq!(scored.len(), 6 * texts.len());
     assert!(scored.len() > 4096);
     // The explanations are Model::explain's, in every chunk.
@@ -318,7 +310,7 @@ fn fields_are_picked_out_of_any_json_object() {
         .score(input.as_bytes(), &mut out)
         .unwrap();
     assert_eq!((summary.read, summary.scored, summary.rejected), (3, 2, 1));
-    let got = lines(&out);
+    let got = common::json_lines(&out);
     assert_eq!(
         (got[0]["id"].as_str(), got[0]["account"].as_str()),
         (Some("12"), Some("@u"))
@@ -445,7 +437,7 @@ fn out_to_a_fifo_or_a_symlink_writes_through_it_and_leaves_it_in_place() {
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     assert!(kind.is_fifo(), "the FIFO was replaced by a {kind:?}");
     let through_fifo = reader.join().unwrap();
-    assert_eq!(lines(&through_fifo).len(), 32);
+    assert_eq!(common::json_lines(&through_fifo).len(), 32);
 
     let target = dir.path().join("real.jsonl");
     let link = dir.path().join("link.jsonl");
@@ -464,7 +456,10 @@ fn out_to_a_fifo_or_a_symlink_writes_through_it_and_leaves_it_in_place() {
         .unwrap()
         .file_type()
         .is_symlink());
-    assert_eq!(lines(&std::fs::read(&target).unwrap()).len(), 32);
+    assert_eq!(
+        common::json_lines(&std::fs::read(&target).unwrap()).len(),
+        32
+    );
     let resume = bin()
         .arg("score")
         .arg(seeds())
@@ -527,19 +522,37 @@ fn with_closed_pipe(args: &[&str], keep: usize) -> (std::process::ExitStatus, St
 
 #[test]
 fn a_closed_pipe_ends_every_printing_command_quietly() {
-    let long = "unconfirmed ".repeat(2000);
-    let seeds = seeds();
+    // Each command prints more than a pipe holds (64 KiB on Linux), so it is still writing
+    // when the reader goes away.
+    let dir = tempfile::tempdir().unwrap();
+    let many_ideographs: String = (0x4e00u32..0x4e00 + 3000)
+        .filter_map(char::from_u32)
+        .collect();
+    let dump = dir.path().join("dump.jsonl");
+    std::fs::write(&dump, std::fs::read_to_string(seeds()).unwrap().repeat(40)).unwrap();
+    let scored = dir.path().join("scored.jsonl");
+    let lines: String = (1..=3000)
+        .map(|i| format!("{{\"line\":{i},\"id\":\"p{i}\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"account-{i}\"}}\n"))
+        .collect();
+    std::fs::write(&scored, lines).unwrap();
+    let (dump, scored) = (dump.to_str().unwrap(), scored.to_str().unwrap());
     for (args, keep) in [
-        (vec!["explain", "-k", "100000", long.as_str()], 1),
+        (vec!["explain", "-k", "100000", many_ideographs.as_str()], 1),
         (vec!["info", "--tokenizer-json"], 10),
-        (vec!["info"], 10),
-        (vec!["score", seeds.to_str().unwrap(), "--quiet"], 10),
-        (vec!["counts", seeds.to_str().unwrap()], 5),
+        (vec!["score", dump, "--quiet"], 10),
+        (vec!["counts", scored, "--top", "3000"], 5),
     ] {
+        let whole = bin().args(&args).output().unwrap();
+        assert!(
+            whole.stdout.len() > 1 << 16,
+            "{} prints only {} bytes",
+            args[0],
+            whole.stdout.len()
+        );
         let (status, stderr) = with_closed_pipe(&args, keep);
-        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert_eq!(status.code(), Some(0), "{}: {stderr}", args[0]);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", args[0]);
+        assert!(!stderr.contains("Broken pipe"), "{}: {stderr}", args[0]);
     }
 }
 
@@ -584,7 +597,7 @@ fn score_seeds(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.code(), lines(&out.stdout))
+    (out.status.code(), common::json_lines(&out.stdout))
 }
 
 #[test]
@@ -657,7 +670,7 @@ fn max_line_bytes_rejects_exactly_the_longer_lines() {
         Some(1),
         "a rejected line gives exit code 1"
     );
-    let got = lines(&out.stdout);
+    let got = common::json_lines(&out.stdout);
     assert_eq!(got.len(), 3);
     assert_eq!(
         (got[0]["id"].as_str(), got[2]["id"].as_str()),
@@ -689,7 +702,7 @@ fn perturb_rewrites_only_the_text_field_and_is_seeded() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        lines(&out.stdout)
+        common::json_lines(&out.stdout)
     };
     for kind in [
         "zero-width",

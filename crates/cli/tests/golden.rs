@@ -96,19 +96,12 @@ fn explain_with_k_gives_the_golden_explanations() {
     }
     check("seeds.explain5.jsonl", &all[0]);
     // Explaining more n-grams keeps the first five and their order.
-    let (five, many) = (lines(&all[0]), lines(&all[1]));
+    let (five, many) = (common::json_lines(&all[0]), common::json_lines(&all[1]));
     for (a, b) in five.iter().zip(&many) {
         if let Some(top) = a["explain"].as_array() {
             assert_eq!(top[..], b["explain"].as_array().unwrap()[..top.len()]);
         }
     }
-}
-
-fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The README's `explain` example: its command and the lines it shows.
