@@ -115,6 +115,30 @@ pub enum Error {
     /// items, a stream that ends before the record to resume after).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The input's first bytes are a format this build does not read (bzip2, xz, ZIP,
+    /// Parquet without the `parquet` feature): one error, not a reject per line.
+    #[error("the input is {format}, which this build does not read; {hint}")]
+    UnreadableFormat {
+        /// The format its magic bytes name.
+        format: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// More records were rejected than `max_reject_rate` allows: the fields are likely
+    /// misnamed, so the run stops instead of counting nothing.
+    #[error("{rejected} of {read} records rejected, more than the allowed share {limit}; first reject: {first}. The records have the fields: {fields}")]
+    TooManyRejects {
+        /// Records rejected so far.
+        rejected: u64,
+        /// Records read so far.
+        read: u64,
+        /// The allowed share.
+        limit: f64,
+        /// The first reject's reason and line.
+        first: String,
+        /// The top-level fields of the first record, comma-separated.
+        fields: String,
+    },
     /// An interrupted run cannot be resumed as asked.
     #[error("cannot resume: {0}")]
     Resume(String),

@@ -67,6 +67,7 @@ pub mod learn;
 mod model;
 mod stream;
 mod text;
+mod time;
 mod util;
 
 /// The evaluation data and the seed posts, for the unit tests (the integration tests
@@ -80,16 +81,19 @@ pub use counts::{
 };
 pub use error::Error;
 pub use features::{FeatureConfig, Signature, SparseRow};
+/// The date-time crate of [`PostTime`], so callers use the same version.
+pub use jiff;
 pub use learn::{ClassWeight, Loss};
 pub use model::{
     CTrial, Calibration, Contribution, Example, Explanation, HeldOutMetrics, Labeled, Model, Post,
     Score, ThresholdRule, TrainOptions, TrainingMetadata, Workspace, FORMAT_VERSION, MAGIC,
 };
 pub use stream::{
-    counts_from_scored, open_reader, read_examples, read_keyed_examples, Fields, InputFormat,
-    OutputFiles, RejectReason, Scorer, Summary,
+    counts_from_scored, open_reader, read_examples, read_keyed_examples, read_timed_examples,
+    FieldPath, Fields, InputFormat, OutputFiles, Preset, RejectReason, Scorer, Summary,
 };
 pub use text::CustomTokenizer;
+pub use time::{PostTime, TimeParser};
 
 // `Model` is shared across threads and `Error` crosses them: both must stay `Send + Sync`.
 const _: () = {

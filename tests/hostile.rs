@@ -8,8 +8,10 @@ use rumor_triage::{InputFormat, Model, Scorer, Summary};
 enum Outcome {
     Scored,
     Rejected(&'static str),
+    /// No output line; counted under this kind.
+    Skipped(&'static str),
 }
-use Outcome::{Rejected, Scored};
+use Outcome::{Rejected, Scored, Skipped};
 
 fn corpus() -> Vec<(&'static str, Vec<u8>, Outcome)> {
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -80,8 +82,28 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, Outcome)> {
             Rejected("missing_text"),
         ),
         ("an empty object", b"{}".to_vec(), Rejected("missing_text")),
-        ("an empty line", b"".to_vec(), Rejected("bad_json")),
-        ("only spaces", b"   \t ".to_vec(), Rejected("bad_json")),
+        ("an empty line", b"".to_vec(), Skipped("blank")),
+        ("only spaces", b"   \t ".to_vec(), Skipped("blank")),
+        (
+            "a stream's delete notice",
+            br#"{"delete":{"status":{"id":1,"id_str":"1","user_id":3}}}"#.to_vec(),
+            Skipped("delete"),
+        ),
+        (
+            "a stream's limit notice",
+            br#"{"limit":{"track":1234,"timestamp_ms":"1539202764000"}}"#.to_vec(),
+            Skipped("limit"),
+        ),
+        (
+            "a notice key beside a text is a post",
+            br#"{"limit":1,"text":"still a post"}"#.to_vec(),
+            Scored,
+        ),
+        (
+            "a notice key with a text that is not a string",
+            br#"{"warning":{"code":"FALLING_BEHIND"},"text":7}"#.to_vec(),
+            Skipped("warning"),
+        ),
         (
             "a raw NUL byte",
             b"{\"text\":\"a\x00b\"}".to_vec(),
@@ -186,11 +208,33 @@ fn every_hostile_line_gets_its_documented_outcome() {
         input.push(b'\n');
     }
     let (summary, lines) = run(&input, InputFormat::Jsonl);
+    let skipped = corpus
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Skipped(_)))
+        .count();
     assert_eq!(summary.read, corpus.len() as u64);
-    assert_eq!(summary.read, summary.scored + summary.rejected);
-    assert_eq!(lines.len(), corpus.len());
+    assert_eq!(summary.skipped, skipped as u64);
+    assert_eq!(
+        summary.skipped_by_kind.values().sum::<u64>(),
+        skipped as u64
+    );
+    let mut kinds = std::collections::BTreeMap::new();
+    for (_, _, outcome) in &corpus {
+        if let Skipped(kind) = outcome {
+            *kinds.entry((*kind).to_owned()).or_insert(0u64) += 1;
+        }
+    }
+    assert_eq!(summary.skipped_by_kind, kinds);
+    assert_eq!(lines.len(), corpus.len() - skipped);
     let mut offset = 0u64;
-    for (n, ((name, line, expected), got)) in corpus.iter().zip(&lines).enumerate() {
+    let mut lines = lines.iter();
+    for (n, (name, line, expected)) in corpus.iter().enumerate() {
+        if let Skipped(kind) = expected {
+            assert!(summary.skipped_by_kind.contains_key(*kind), "{name}");
+            offset += line.len() as u64 + 1;
+            continue;
+        }
+        let got = lines.next().unwrap();
         assert_eq!(got["line"], n as u64 + 1, "{name}");
         let outcome = match got.get("error").and_then(|e| e.as_str()) {
             Some("invalid_utf8") => Rejected("invalid_utf8"),

@@ -38,14 +38,25 @@ proptest! {
         }
         let mut out = Vec::new();
         let summary = Scorer::new(model()).score(&input[..], &mut out).unwrap();
+        // Blank lines (whitespace only, a final CR aside) are skipped; every other line has
+        // an output line, in order.
+        let blank = |line: &Vec<u8>| {
+            let kept: Vec<u8> = line.iter().copied().filter(|&b| b != b'\n').collect();
+            let kept = kept.strip_suffix(b"\r").unwrap_or(&kept);
+            std::str::from_utf8(kept).is_ok_and(|s| s.trim().is_empty())
+        };
+        let expected: Vec<u64> = (1..=lines.len() as u64)
+            .filter(|&n| !blank(&lines[n as usize - 1]))
+            .collect();
         prop_assert_eq!(summary.read, lines.len() as u64);
-        prop_assert_eq!(summary.read, summary.scored + summary.rejected);
+        prop_assert_eq!(summary.skipped, (lines.len() - expected.len()) as u64);
+        prop_assert_eq!(summary.read, summary.scored + summary.rejected + summary.skipped);
         let text = String::from_utf8(out).unwrap();
-        prop_assert_eq!(text.lines().count() as u64, summary.read);
-        for (n, line) in text.lines().enumerate() {
-            let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            prop_assert_eq!(value["line"].as_u64(), Some(n as u64 + 1));
-        }
+        let numbers: Vec<u64> = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["line"].as_u64().unwrap())
+            .collect();
+        prop_assert_eq!(numbers, expected);
     }
 
     #[test]
@@ -62,6 +73,7 @@ proptest! {
             .take_while(Result::is_ok)
             .count() as u64;
         prop_assert_eq!(summary.read, records);
+        prop_assert_eq!(summary.skipped, 0);
         prop_assert_eq!(summary.read, summary.scored + summary.rejected);
         prop_assert_eq!(String::from_utf8(out).unwrap().lines().count() as u64, summary.read);
     }

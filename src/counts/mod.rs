@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod campaigns;
 
 use crate::features::Signature;
+use crate::time::TimeParser;
 use campaigns::Campaigns;
 pub use campaigns::{CampaignCount, CampaignOptions};
 
@@ -63,10 +64,26 @@ pub struct CleanupCounts {
     pub accounts_flagged: u64,
     /// The accounts with the most flagged posts (ties by name), most first.
     pub top_accounts: Vec<AccountCount>,
-    /// Per platform (`""` when the post names none).
+    /// Per platform, for posts that name one.
     pub platforms: BTreeMap<String, GroupCount>,
-    /// Per day (`YYYY-MM-DD`, the first ten characters of the time field; `""` when absent).
+    /// Posts that name no platform.
+    #[serde(default)]
+    pub no_platform: GroupCount,
+    /// Per day (`YYYY-MM-DD` in [`CleanupCounts::time_zone`]), for posts whose time parsed.
     pub days: BTreeMap<String, GroupCount>,
+    /// The zone days are counted in (`UTC` unless a zone was chosen).
+    #[serde(default)]
+    pub time_zone: String,
+    /// Posts without a time.
+    #[serde(default)]
+    pub no_time: GroupCount,
+    /// Posts whose time could not be parsed ([`crate::TimeParser`]): counted here and
+    /// under no day.
+    #[serde(default)]
+    pub time_unparsed: GroupCount,
+    /// The first time that could not be parsed, as given.
+    #[serde(default)]
+    pub time_unparsed_example: Option<String>,
     /// Near-duplicate campaigns of two or more flagged posts (`counts::campaigns`).
     #[serde(default)]
     pub campaigns: u64,
@@ -92,11 +109,12 @@ pub struct CleanupCounts {
 /// counts.add("non-rumor", false, Some("@a"), Some("twitter"), None);
 /// let c = counts.finish();
 /// assert_eq!((c.total, c.flagged, c.top_accounts[0].flagged), (2, 1, 1));
-/// assert_eq!(c.days["2014-08-09"].flagged, 1);
+/// assert_eq!((c.days["2014-08-09"].flagged, c.no_time.total), (1, 1));
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CountsBuilder {
     top: usize,
+    times: TimeParser,
     counts: CleanupCounts,
     accounts: AccountTable,
     campaigns: Campaigns,
@@ -189,14 +207,15 @@ impl AccountTable {
     }
 }
 
-/// The day of an ISO-8601 time: its first ten characters (`""` without a time).
-fn day_of(time: Option<&str>) -> &str {
-    time.map_or("", |t| {
-        t.char_indices()
-            .nth(10)
-            .and_then(|(end, _)| t.get(..end))
-            .unwrap_or(t)
-    })
+/// A post's day as the counts see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PostDay<'a> {
+    /// The post has no time.
+    Missing,
+    /// Its day, `YYYY-MM-DD`.
+    Day(&'a str),
+    /// Its time as given, which did not parse.
+    Unparsed(&'a str),
 }
 
 /// Applies `update` to the entry for `key`, allocating the key only the first time it is
@@ -235,22 +254,47 @@ impl CountsBuilder {
     /// assert_eq!(strict.finish().campaigns, 0);
     /// ```
     pub fn with_campaigns(top: usize, options: CampaignOptions) -> Self {
+        let times = TimeParser::default();
         Self {
             top,
-            counts: CleanupCounts::default(),
+            counts: CleanupCounts {
+                time_zone: times.zone_name().to_owned(),
+                ..CleanupCounts::default()
+            },
+            times,
             accounts: AccountTable::default(),
             campaigns: Campaigns::new(options),
             grouped: 0,
         }
     }
 
+    /// Parse times with `parser` (its zone decides the days; default UTC and every form
+    /// [`TimeParser`] reads).
+    ///
+    /// ```
+    /// use rumor_triage::{CountsBuilder, TimeParser};
+    /// let mut b = CountsBuilder::new(5).time_parser(TimeParser::default().zone("Asia/Shanghai")?);
+    /// b.add("rumor", true, None, None, Some("Tue May 31 17:46:55 +0000 2011"));
+    /// assert!(b.finish().days.contains_key("2011-06-01"));
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn time_parser(mut self, parser: TimeParser) -> Self {
+        parser.zone_name().clone_into(&mut self.counts.time_zone);
+        self.times = parser;
+        self
+    }
+
     /// Counts one labeled post: its decided label, whether it is flagged, and its
-    /// account, platform and time when known.
+    /// account, platform and time (as given; parsed here) when known.
     ///
     /// ```
     /// let mut b = rumor_triage::CountsBuilder::new(10);
     /// b.add("non-rumor", false, None, Some("weibo"), Some("2014-01-02T03:04:05Z"));
-    /// assert_eq!(b.finish().platforms["weibo"].total, 1);
+    /// b.add("rumor", true, None, None, Some("Wed Oct 10"));
+    /// let c = b.finish();
+    /// assert_eq!((c.platforms["weibo"].total, c.no_platform.total), (1, 1));
+    /// assert_eq!((c.days.len(), c.time_unparsed.flagged), (1, 1));
+    /// assert_eq!(c.time_unparsed_example.as_deref(), Some("Wed Oct 10"));
     /// ```
     pub fn add(
         &mut self,
@@ -259,6 +303,25 @@ impl CountsBuilder {
         account: Option<&str>,
         platform: Option<&str>,
         time: Option<&str>,
+    ) {
+        let parsed = time.map(|t| (t, self.times.parse(t)));
+        let day = parsed.as_ref().map(|(t, p)| (*t, p.map(|p| p.day())));
+        let day = match &day {
+            None => PostDay::Missing,
+            Some((_, Some(day))) => PostDay::Day(day),
+            Some((given, None)) => PostDay::Unparsed(given),
+        };
+        self.add_post(label, flagged, account, platform, day);
+    }
+
+    /// [`CountsBuilder::add`] with the day already worked out (by the scoring threads).
+    pub(crate) fn add_post(
+        &mut self,
+        label: &str,
+        flagged: bool,
+        account: Option<&str>,
+        platform: Option<&str>,
+        day: PostDay<'_>,
     ) {
         let c = &mut self.counts;
         c.total += 1;
@@ -271,8 +334,20 @@ impl CountsBuilder {
             g.total += 1;
             g.flagged += u64::from(flagged);
         };
-        update(&mut c.platforms, platform.unwrap_or(""), bump);
-        update(&mut c.days, day_of(time), bump);
+        match platform {
+            Some(platform) => update(&mut c.platforms, platform, bump),
+            None => bump(&mut c.no_platform),
+        }
+        match day {
+            PostDay::Day(day) => update(&mut c.days, day, bump),
+            PostDay::Missing => bump(&mut c.no_time),
+            PostDay::Unparsed(given) => {
+                bump(&mut c.time_unparsed);
+                if c.time_unparsed_example.is_none() {
+                    c.time_unparsed_example = Some(given.to_owned());
+                }
+            }
+        }
         if let Some(account) = account {
             self.accounts.count(account, flagged);
         }
@@ -300,8 +375,9 @@ impl CountsBuilder {
     }
 
     /// Tallies a flagged post in campaign `campaign` (from [`CountsBuilder::campaign_of`],
-    /// or the `campaign` field of a scored line) with its id, account and time. Its
-    /// account joins the campaign's distinct accounts if [`CountsBuilder::add`] counted it.
+    /// or the `campaign` field of a scored line) with its id, account and time (as given).
+    /// Its account joins the campaign's distinct accounts if [`CountsBuilder::add`] counted
+    /// it.
     ///
     /// ```
     /// let mut counts = rumor_triage::CountsBuilder::new(5);
@@ -320,11 +396,23 @@ impl CountsBuilder {
         account: Option<&str>,
         time: Option<&str>,
     ) {
+        let day = time.and_then(|t| self.times.parse(t)).map(|t| t.day());
+        self.add_to_campaign_on(campaign, id, account, day.as_deref().unwrap_or(""));
+    }
+
+    /// [`CountsBuilder::add_to_campaign`] with the day worked out (`""` for none).
+    pub(crate) fn add_to_campaign_on(
+        &mut self,
+        campaign: u64,
+        id: &str,
+        account: Option<&str>,
+        day: &str,
+    ) {
         let account = account
             .and_then(|a| self.accounts.index_of(a))
             .and_then(|i| u32::try_from(i).ok());
         self.grouped += 1;
-        self.campaigns.add(campaign, id, account, day_of(time));
+        self.campaigns.add(campaign, id, account, day);
     }
 
     /// The live campaigns whose first post's sketch is unknown because they were rebuilt

@@ -4,13 +4,15 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use std::borrow::Cow;
 
+use super::fields::{FieldPath, Picker, Role};
 use super::input::{missing_column, open_reader, Line, Raw, Source};
 use super::{InputFormat, StreamOptions};
 use crate::error::Error;
 use crate::model::Example;
 use crate::stream::Fields;
+use crate::time::{PostTime, TimeParser};
 
 /// Reads labeled examples from a JSONL or CSV file (CSV for a name ending in `.csv` or
 /// `.csv.gz`; gzip detected by its magic bytes).
@@ -26,7 +28,7 @@ use crate::stream::Fields;
 pub fn read_examples(path: impl AsRef<Path>, fields: &Fields) -> Result<Vec<Example>, Error> {
     Ok(read_file(path.as_ref(), fields, None)?
         .into_iter()
-        .map(|(e, _)| e)
+        .map(|(e, _, _)| e)
         .collect())
 }
 
@@ -49,15 +51,53 @@ pub fn read_keyed_examples(
 ) -> Result<Vec<(Example, String)>, Error> {
     Ok(read_file(path.as_ref(), fields, Some(key))?
         .into_iter()
-        .map(|(e, k)| (e, k.unwrap_or_default()))
+        .map(|(e, k, _)| (e, k.unwrap_or_default()))
         .collect())
+}
+
+/// [`read_examples`], each example with its posting time (the [`Fields::time`] field, read
+/// with `times`), for chronological splits. A record whose time is missing or does not
+/// parse is an error naming the file and line: ordering by an invented time would choose
+/// the wrong test set.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("weibo.jsonl");
+/// std::fs::write(&path, "{\"text\":\"a\",\"label\":\"rumor\",\"time\":\"Tue May 31 17:46:55 +0800 2011\"}\n{\"text\":\"b\",\"label\":\"rumor\",\"time\":\"Tue May 31\"}\n").unwrap();
+/// let err = rumor_triage::read_timed_examples(&path, &Default::default(), &Default::default()).unwrap_err();
+/// assert!(err.to_string().contains(":2: time \"Tue May 31\" is not a time"), "{err}");
+/// # Ok::<(), rumor_triage::Error>(())
+/// ```
+pub fn read_timed_examples(
+    path: impl AsRef<Path>,
+    fields: &Fields,
+    times: &TimeParser,
+) -> Result<Vec<(Example, PostTime)>, Error> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    read_file(path, fields, Some(fields.time.as_str()))?
+        .into_iter()
+        .map(|(example, given, line)| {
+            let given = given.unwrap_or_default();
+            match times.parse(&given) {
+                Some(time) => Ok((example, time)),
+                None => Err(Error::BadRecord {
+                    path: name.clone(),
+                    line,
+                    reason: format!(
+                        "time {given:?} is not a time (forms read: RFC 3339, created_at, epoch seconds or milliseconds; or give --time-format)"
+                    ),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn read_file(
     path: &Path,
     fields: &Fields,
     key: Option<&str>,
-) -> Result<Vec<(Example, Option<String>)>, Error> {
+) -> Result<Vec<(Example, Option<String>, u64)>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
     let reader = open_reader(std::io::BufReader::with_capacity(1 << 16, file))?;
@@ -72,27 +112,37 @@ pub(crate) fn read_from(
     format: InputFormat,
     fields: &Fields,
     key: Option<&str>,
-) -> Result<Vec<(Example, Option<String>)>, Error> {
+) -> Result<Vec<(Example, Option<String>, u64)>, Error> {
     let options = StreamOptions {
         format,
         fields: fields.clone(),
         max_line_bytes: usize::MAX,
         ..StreamOptions::default()
     };
+    let key = key.map(FieldPath::from);
+    let mut roles = vec![(Role::Text, &fields.text), (Role::Label, &fields.label)];
+    if let Some(key) = &key {
+        roles.push((Role::Key, key));
+    }
+    let picker = Picker::new(&roles, &[]);
     let mut source = Source::new(reader, name, &options)?;
     let csv_columns = match source.header() {
         None => None,
         Some(header) => {
-            let find = |role: &str, column: &str| {
-                header
-                    .iter()
-                    .position(|h| h == column.as_bytes())
-                    .ok_or_else(|| missing_column(name, header, role, column))
+            let find = |role: &str, path: &FieldPath| -> Result<Vec<usize>, Error> {
+                let found: Vec<usize> = path
+                    .columns()
+                    .filter_map(|c| header.iter().position(|h| h == c.as_bytes()))
+                    .collect();
+                if found.is_empty() {
+                    return Err(missing_column(name, header, role, path.as_str()));
+                }
+                Ok(found)
             };
             Some((
                 find("text", &fields.text)?,
                 find("label", &fields.label)?,
-                key.map(|k| find("key", k)).transpose()?,
+                key.as_ref().map(|k| find("key", k)).transpose()?,
             ))
         }
     };
@@ -108,49 +158,55 @@ pub(crate) fn read_from(
             line,
             reason,
         };
-        let missing = |field: &str| Error::MissingField {
+        let missing = |field: &FieldPath| Error::MissingField {
             path: name.to_owned(),
             line,
-            field: field.to_owned(),
+            field: field.as_str().to_owned(),
         };
-        let record = match (raw, csv_columns) {
+        let record = match (raw, &csv_columns) {
             (Raw::Line(Line::Span { start, end }), _) => {
-                let value: Value =
-                    serde_json::from_slice(bytes.get(start..end).unwrap_or_default())
-                        .map_err(|e| bad(format!("not JSON: {e}")))?;
-                let get = |field: &str| -> Result<String, Error> {
-                    value
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| missing(field))
-                };
-                let keyed = match key {
+                let text = std::str::from_utf8(bytes.get(start..end).unwrap_or_default())
+                    .map_err(|_| bad("line is not valid UTF-8".into()))?;
+                let mut picks = picker
+                    .pick(text)
+                    .map_err(|e| bad(format!("not a JSON object: {e}")))?;
+                let keyed = match &key {
                     None => None,
-                    Some(k) => Some(match value.get(k) {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(Value::Number(n)) => n.to_string(),
-                        _ => {
-                            return Err(bad(format!(
-                                "field {k:?} is missing or not a string or number"
-                            )))
-                        }
-                    }),
+                    Some(k) => {
+                        Some(picks.value(Role::Key).map(Cow::into_owned).ok_or_else(|| {
+                            bad(format!(
+                                "field {:?} is missing or not a string or number",
+                                k.as_str()
+                            ))
+                        })?)
+                    }
                 };
                 let example = Example {
-                    text: get(&fields.text)?,
-                    label: get(&fields.label)?,
+                    text: picks
+                        .text(Role::Text)
+                        .ok_or_else(|| missing(&fields.text))?
+                        .into_owned(),
+                    label: picks
+                        .text(Role::Label)
+                        .ok_or_else(|| missing(&fields.label))?
+                        .into_owned(),
                 };
                 (example, keyed)
             }
-            (Raw::Csv(record), Some((text, label, key_column))) => {
-                let get = |column: usize, field: &str| -> Result<String, Error> {
-                    let bytes = record.get(column).ok_or_else(|| missing(field))?;
-                    String::from_utf8(bytes.to_vec())
-                        .map_err(|_| bad(format!("column {field:?} is not valid UTF-8")))
+            (Raw::Csv(record), Some((text, label, key_columns))) => {
+                // The first non-empty cell of the field's columns, else the first cell.
+                let get = |columns: &[usize], field: &FieldPath| -> Result<String, Error> {
+                    let cells: Vec<&[u8]> = columns.iter().filter_map(|&c| record.get(c)).collect();
+                    let cell = cells
+                        .iter()
+                        .find(|c| !c.is_empty())
+                        .or(cells.first())
+                        .ok_or_else(|| missing(field))?;
+                    String::from_utf8(cell.to_vec())
+                        .map_err(|_| bad(format!("column {:?} is not valid UTF-8", field.as_str())))
                 };
-                let keyed = match (key_column, key) {
-                    (Some(column), Some(k)) => Some(get(column, k)?),
+                let keyed = match (key_columns, &key) {
+                    (Some(columns), Some(k)) => Some(get(columns, k)?),
                     _ => None,
                 };
                 let example = Example {
@@ -159,9 +215,11 @@ pub(crate) fn read_from(
                 };
                 (example, keyed)
             }
-            _ => return Err(bad("record is neither a JSONL line nor a CSV record".into())),
+            (Raw::Line(Line::TooLong(_)), _) | (Raw::Csv(_), None) => {
+                return Err(bad("record is neither a JSONL line nor a CSV record".into()))
+            }
         };
-        out.push(record);
+        out.push((record.0, record.1, line));
     }
     Ok(out)
 }
@@ -175,7 +233,12 @@ mod tests {
         format: InputFormat,
         key: Option<&str>,
     ) -> Result<Vec<(Example, Option<String>)>, Error> {
-        read_from(data.as_bytes(), "mem", format, &Fields::default(), key)
+        Ok(
+            read_from(data.as_bytes(), "mem", format, &Fields::default(), key)?
+                .into_iter()
+                .map(|(e, k, _)| (e, k))
+                .collect(),
+        )
     }
 
     #[test]

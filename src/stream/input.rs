@@ -1,6 +1,6 @@
-//! Reading a dump: records one at a time (JSONL lines or CSV records, gzip detected),
-//! numbered by the line they start on, and the fields the scorer needs picked out of each
-//! without building a JSON tree.
+//! Reading a dump: records one at a time (JSONL lines or CSV records; gzip and zstd
+//! detected by their magic bytes, other archive formats refused by name), numbered by the
+//! line they start on, and the fields the scorer needs picked out of each.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -8,86 +8,9 @@ use std::collections::VecDeque;
 use std::io::BufRead;
 use std::rc::Rc;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-
+use super::fields::{top_keys, FieldPath, Fields, Picker, Role, NOTICE_KEYS};
 use super::{RejectReason, StreamOptions};
 use crate::error::Error;
-
-/// Which JSON fields hold what.
-///
-/// ```
-/// let fields = rumor_triage::Fields::default().account("user");
-/// assert_eq!((fields.text.as_str(), fields.account.as_str()), ("text", "user"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Fields {
-    /// Post id (default `id`).
-    pub id: String,
-    /// Post text (default `text`).
-    pub text: String,
-    /// Label, for training and evaluation (default `label`).
-    pub label: String,
-    /// Posting account (default `account`).
-    pub account: String,
-    /// Platform (default `platform`).
-    pub platform: String,
-    /// Posting time, ISO-8601 (default `time`).
-    pub time: String,
-}
-
-/// Setters, each naming the field (a JSON key or a CSV column) that holds one thing.
-impl Fields {
-    /// The post id's field.
-    pub fn id(mut self, name: impl Into<String>) -> Self {
-        self.id = name.into();
-        self
-    }
-
-    /// The post text's field.
-    pub fn text(mut self, name: impl Into<String>) -> Self {
-        self.text = name.into();
-        self
-    }
-
-    /// The label's field (training and evaluation).
-    pub fn label(mut self, name: impl Into<String>) -> Self {
-        self.label = name.into();
-        self
-    }
-
-    /// The posting account's field.
-    pub fn account(mut self, name: impl Into<String>) -> Self {
-        self.account = name.into();
-        self
-    }
-
-    /// The platform's field.
-    pub fn platform(mut self, name: impl Into<String>) -> Self {
-        self.platform = name.into();
-        self
-    }
-
-    /// The posting time's field.
-    pub fn time(mut self, name: impl Into<String>) -> Self {
-        self.time = name.into();
-        self
-    }
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        Self {
-            id: "id".into(),
-            text: "text".into(),
-            label: "label".into(),
-            account: "account".into(),
-            platform: "platform".into(),
-            time: "time".into(),
-        }
-    }
-}
 
 /// How the records of a dump are written.
 ///
@@ -184,123 +107,6 @@ fn read_line_bounded(
     Ok(Some((Line::Span { start, end }, consumed)))
 }
 
-/// A JSON value as the scorer needs it: a string (borrowed from the line when it has no
-/// escapes), a number in its JSON spelling, or anything else (skipped).
-enum Scalar<'a> {
-    Text(Cow<'a, str>),
-    Number(String),
-    Other,
-}
-
-impl<'a> Scalar<'a> {
-    fn into_text(self) -> Option<Cow<'a, str>> {
-        match self {
-            Scalar::Text(s) => Some(s),
-            Scalar::Number(n) => Some(Cow::Owned(n)),
-            Scalar::Other => None,
-        }
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Text(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Text(Cow::Owned(v)))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::Number(v.to_string()))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Number(v.to_string()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(
-            serde_json::Number::from_f64(v)
-                .map_or(Scalar::Other, |n| Scalar::Number(n.to_string())),
-        )
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-/// The configured fields of one JSONL object; the rest of the object is skipped unbuilt.
-#[derive(Default)]
-struct LineFields<'a> {
-    text: Option<Scalar<'a>>,
-    id: Option<Scalar<'a>>,
-    account: Option<Scalar<'a>>,
-    platform: Option<Scalar<'a>>,
-    time: Option<Scalar<'a>>,
-}
-
-/// Parses a line into [`LineFields`], picking out the fields named in `Fields`.
-struct LineSeed<'f>(&'f Fields);
-
-impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
-    type Value = LineFields<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LineSeed<'_> {
-    type Value = LineFields<'de>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let f = self.0;
-        let mut out = LineFields::default();
-        while let Some(Scalar::Text(key)) = map.next_key::<Scalar<'de>>()? {
-            let slot = if key == f.text.as_str() {
-                &mut out.text
-            } else if key == f.id.as_str() {
-                &mut out.id
-            } else if key == f.account.as_str() {
-                &mut out.account
-            } else if key == f.platform.as_str() {
-                &mut out.platform
-            } else if key == f.time.as_str() {
-                &mut out.time
-            } else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            *slot = Some(map.next_value::<Scalar<'de>>()?);
-        }
-        Ok(out)
-    }
-}
-
 /// The records of one chunk, with the bytes of its JSONL lines in one buffer. Two chunks
 /// are reused in turn for the whole run: with a fresh buffer of about a megabyte per chunk,
 /// peak memory grew with the dump (51 MiB for 1,000,000 posts against 46 MiB for 100,000,
@@ -317,24 +123,55 @@ pub(crate) enum Raw {
     Csv(csv::ByteRecord),
 }
 
-/// Where the configured fields sit in a CSV header.
+/// Where the configured fields sit in a CSV header: for each field, the columns of its
+/// paths that the header has, in fallback order.
 #[derive(Clone)]
 pub(crate) struct CsvColumns {
-    text: usize,
-    id: Option<usize>,
-    account: Option<usize>,
-    platform: Option<usize>,
-    time: Option<usize>,
+    text: Vec<usize>,
+    id: Vec<usize>,
+    account: Vec<usize>,
+    platform: Vec<usize>,
+    time: Vec<usize>,
+    kept: Vec<Option<usize>>,
+}
+
+impl CsvColumns {
+    /// The columns of `fields` and `kept` in `header`; the text must have one.
+    fn new(
+        name: &str,
+        header: &csv::ByteRecord,
+        fields: &Fields,
+        kept: &[FieldPath],
+    ) -> Result<Self, Error> {
+        let find = |path: &FieldPath| -> Vec<usize> {
+            path.columns()
+                .filter_map(|c| header.iter().position(|h| h == c.as_bytes()))
+                .collect()
+        };
+        let text = find(&fields.text);
+        if text.is_empty() {
+            return Err(missing_column(name, header, "text", fields.text.as_str()));
+        }
+        Ok(Self {
+            text,
+            id: find(&fields.id),
+            account: find(&fields.account),
+            platform: find(&fields.platform),
+            time: find(&fields.time),
+            kept: kept.iter().map(|k| find(k).first().copied()).collect(),
+        })
+    }
 }
 
 /// The fields of one record that the scorer uses, borrowed from the line where they
-/// have no escapes.
+/// have no escapes; kept fields as JSON.
 pub(crate) struct Extracted<'a> {
     pub(crate) text: Cow<'a, str>,
     pub(crate) id: Option<Cow<'a, str>>,
     pub(crate) account: Option<Cow<'a, str>>,
     pub(crate) platform: Option<Cow<'a, str>>,
     pub(crate) time: Option<Cow<'a, str>>,
+    pub(crate) kept: Vec<Option<Cow<'a, str>>>,
 }
 
 /// Reads records one at a time, numbering each by the line it starts on.
@@ -424,17 +261,7 @@ impl<R: BufRead> Source<R> {
                     .has_headers(true)
                     .from_reader(tap);
                 let header = reader.byte_headers().map_err(csv_error)?.clone();
-                let f = &options.fields;
-                let find = |name: &str| header.iter().position(|h| h == name.as_bytes());
-                let text =
-                    find(&f.text).ok_or_else(|| missing_column(name, &header, "text", &f.text))?;
-                let columns = CsvColumns {
-                    text,
-                    id: find(&f.id),
-                    account: find(&f.account),
-                    platform: find(&f.platform),
-                    time: find(&f.time),
-                };
+                let columns = CsvColumns::new(name, &header, &options.fields, &options.keep)?;
                 Ok(Source::Csv {
                     header,
                     columns,
@@ -533,44 +360,77 @@ impl<R: BufRead> Source<R> {
 /// Why a record is not scored, with the detail for its reject line.
 pub(crate) struct Rejection(pub(crate) RejectReason, pub(crate) String);
 
+/// A record that is not a post to score.
+pub(crate) enum NotPost {
+    /// Rejected: an error in the record.
+    Rejected(Rejection),
+    /// Skipped for the stated kind: `blank`, or a stream notice's key (`delete`, `limit`).
+    Skipped(&'static str),
+}
+
+impl From<Rejection> for NotPost {
+    fn from(r: Rejection) -> Self {
+        NotPost::Rejected(r)
+    }
+}
+
+/// The picker of the scorer's fields and kept paths.
+pub(crate) fn scoring_picker(fields: &Fields, kept: &[FieldPath]) -> Picker {
+    Picker::new(
+        &[
+            (Role::Text, &fields.text),
+            (Role::Id, &fields.id),
+            (Role::Account, &fields.account),
+            (Role::Platform, &fields.platform),
+            (Role::Time, &fields.time),
+        ],
+        kept,
+    )
+}
+
 pub(crate) fn extract_json<'a>(
-    options: &StreamOptions,
+    picker: &Picker,
+    fields: &Fields,
     bytes: &'a [u8],
-) -> Result<Extracted<'a>, Rejection> {
+) -> Result<Extracted<'a>, NotPost> {
     // Every line is validated whole before parsing; the SIMD validator costs about a seventh
     // of the instructions of `std::str::from_utf8` on the mixed Chinese and English dump.
-    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
-        return Err(Rejection(
-            RejectReason::InvalidUtf8,
-            "line is not valid UTF-8".into(),
-        ));
+    let Ok(line) = simdutf8::basic::from_utf8(bytes) else {
+        return Err(Rejection(RejectReason::InvalidUtf8, "line is not valid UTF-8".into()).into());
     };
-    let mut parser = serde_json::Deserializer::from_str(text);
-    let parsed = LineSeed(&options.fields)
-        .deserialize(&mut parser)
-        .and_then(|fields| parser.end().map(|()| fields));
-    let fields = match parsed {
-        Ok(fields) => fields,
+    let mut picks = match picker.pick(line) {
+        Ok(picks) => picks,
+        Err(_) if line.trim().is_empty() => return Err(NotPost::Skipped("blank")),
         Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
-            return Err(Rejection(
-                RejectReason::BadJson,
-                "line is not a JSON object".into(),
-            ))
+            return Err(Rejection(RejectReason::BadJson, "line is not a JSON object".into()).into())
         }
-        Err(e) => return Err(Rejection(RejectReason::BadJson, e.to_string())),
+        Err(e) => return Err(Rejection(RejectReason::BadJson, e.to_string()).into()),
     };
-    let Some(Scalar::Text(body)) = fields.text else {
+    let Some(text) = picks.text(Role::Text) else {
+        let keys = top_keys(line);
+        if let Some(notice) = NOTICE_KEYS
+            .iter()
+            .find(|k| keys.iter().any(|key| key == *k))
+        {
+            return Err(NotPost::Skipped(notice));
+        }
         return Err(Rejection(
             RejectReason::MissingText,
-            format!("field {:?} is missing or not a string", options.fields.text),
-        ));
+            format!(
+                "no string at {:?}; the record has the fields {}",
+                fields.text.as_str(),
+                keys.join(", ")
+            ),
+        )
+        .into());
     };
     Ok(Extracted {
-        text: body,
-        id: fields.id.and_then(Scalar::into_text),
-        account: fields.account.and_then(Scalar::into_text),
-        platform: fields.platform.and_then(Scalar::into_text),
-        time: fields.time.and_then(Scalar::into_text),
+        text,
+        id: picks.value(Role::Id),
+        account: picks.value(Role::Account),
+        platform: picks.value(Role::Platform),
+        time: picks.value(Role::Time),
+        kept: picks.kept(),
     })
 }
 
@@ -578,41 +438,113 @@ pub(crate) fn extract_csv<'a>(
     options: &StreamOptions,
     columns: &CsvColumns,
     record: &'a csv::ByteRecord,
-) -> Result<Extracted<'a>, Rejection> {
-    let field = |column: Option<usize>, name: &str| -> Result<Option<&'a str>, Rejection> {
-        match column.and_then(|c| record.get(c)) {
+) -> Result<Extracted<'a>, NotPost> {
+    let cell = |column: usize| -> Result<Option<&'a str>, Rejection> {
+        match record.get(column) {
             None => Ok(None),
             Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| {
                 Rejection(
                     RejectReason::InvalidUtf8,
-                    format!("column {name:?} is not valid UTF-8"),
+                    format!("column {} is not valid UTF-8", column + 1),
                 )
             }),
         }
     };
-    let f = &options.fields;
-    let Some(text) = field(Some(columns.text), &f.text)? else {
-        return Err(Rejection(
-            RejectReason::MissingText,
-            format!(
-                "record has {} fields, so no text column {:?}",
-                record.len(),
-                f.text
-            ),
-        ));
+    // The first non-empty cell among the field's columns.
+    let first = |candidates: &[usize]| -> Result<Option<Cow<'a, str>>, Rejection> {
+        for &c in candidates {
+            if let Some(v) = cell(c)?.filter(|v| !v.is_empty()) {
+                return Ok(Some(Cow::Borrowed(v)));
+            }
+        }
+        Ok(None)
     };
-    let owned = |v: Option<&'a str>| v.filter(|s| !s.is_empty()).map(Cow::Borrowed);
+    let text = match first(&columns.text)? {
+        Some(text) => text,
+        None => match columns
+            .text
+            .iter()
+            .map(|&c| cell(c))
+            .find_map(Result::transpose)
+        {
+            Some(empty) => Cow::Borrowed(empty?),
+            None => {
+                return Err(Rejection(
+                    RejectReason::MissingText,
+                    format!(
+                        "record has {} fields, so no text column {:?}",
+                        record.len(),
+                        options.fields.text.as_str()
+                    ),
+                )
+                .into())
+            }
+        },
+    };
+    let kept = columns
+        .kept
+        .iter()
+        .map(|c| {
+            Ok(match c {
+                Some(c) => cell(*c)?.map(|v| Cow::Owned(serde_json::Value::from(v).to_string())),
+                None => None,
+            })
+        })
+        .collect::<Result<_, Rejection>>()?;
     Ok(Extracted {
-        text: Cow::Borrowed(text),
-        id: owned(field(columns.id, &f.id)?),
-        account: owned(field(columns.account, &f.account)?),
-        platform: owned(field(columns.platform, &f.platform)?),
-        time: owned(field(columns.time, &f.time)?),
+        text,
+        id: first(&columns.id)?,
+        account: first(&columns.account)?,
+        platform: first(&columns.platform)?,
+        time: first(&columns.time)?,
+        kept,
     })
 }
 
-/// Wraps `reader` in a gzip decoder when its first bytes are the gzip magic (`1f 8b`), so
-/// compressed and plain dumps are read alike (concatenated gzip members included).
+/// Formats recognised by their first bytes that this build does not read, with what to do.
+const UNREADABLE: [(&[u8], &str, &str); 6] = [
+    (
+        b"BZh",
+        "bzip2",
+        "decompress it first (bzip2 -dc FILE | rumor-triage score -)",
+    ),
+    (
+        b"\xfd7zXZ\x00",
+        "xz",
+        "decompress it first (xz -dc FILE | rumor-triage score -)",
+    ),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive",
+        "extract the dump from it first",
+    ),
+    (
+        b"7z\xbc\xaf\x27\x1c",
+        "a 7-Zip archive",
+        "extract the dump from it first",
+    ),
+    (
+        b"\x04\x22\x4d\x18",
+        "lz4",
+        "decompress it first (lz4 -dc FILE)",
+    ),
+    (
+        b"PAR1",
+        "Parquet",
+        "pass it by path to a build with the `parquet` feature (the command line has it)",
+    ),
+];
+
+/// zstd frames (`28 b5 2f fd`) and skippable frames (`5? 2a 4d 18`, as pzstd writes first).
+fn is_zstd(head: &[u8]) -> bool {
+    head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || matches!(head, [first, 0x2a, 0x4d, 0x18, ..] if first & 0xf0 == 0x50)
+}
+
+/// Wraps `reader` in a decoder when its first bytes are gzip (`1f 8b`; concatenated members
+/// included) or zstd (windows up to 2 GiB, as Pushshift's dumps need), so compressed and plain
+/// dumps are read alike. An archive format it does not read (bzip2, xz, ZIP, 7-Zip, lz4,
+/// Parquet) is an [`Error::UnreadableFormat`] naming it.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -622,15 +554,33 @@ pub(crate) fn extract_csv<'a>(
 /// let mut plain = String::new();
 /// rumor_triage::open_reader(std::io::Cursor::new(compressed)).unwrap().read_to_string(&mut plain).unwrap();
 /// assert_eq!(plain, "{\"text\":\"hi\"}\n");
+/// let xz = rumor_triage::open_reader(&b"\xfd7zXZ\x00\x00"[..]).err().unwrap();
+/// assert!(xz.to_string().contains("xz"));
 /// ```
 pub fn open_reader<'a>(mut reader: impl BufRead + 'a) -> Result<Box<dyn BufRead + 'a>, Error> {
     let head = reader.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(std::io::BufReader::with_capacity(
+        return Ok(Box::new(std::io::BufReader::with_capacity(
             1 << 16,
             flate2::bufread::MultiGzDecoder::new(reader),
-        )))
-    } else {
-        Ok(Box::new(reader))
+        )));
     }
+    if is_zstd(head) {
+        let mut decoder = zstd::stream::read::Decoder::with_buffer(reader)?;
+        decoder.window_log_max(31)?;
+        return Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            decoder,
+        )));
+    }
+    if let Some((_, format, hint)) = UNREADABLE
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+    {
+        return Err(Error::UnreadableFormat {
+            format: (*format).to_owned(),
+            hint: (*hint).to_owned(),
+        });
+    }
+    Ok(Box::new(reader))
 }

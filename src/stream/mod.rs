@@ -8,6 +8,7 @@
 //! kill, [`examples`] reads labeled data through the same input layer for training.
 
 mod examples;
+mod fields;
 mod input;
 mod output;
 mod resume;
@@ -21,11 +22,13 @@ use serde::{Deserialize, Serialize};
 use crate::counts::{CleanupCounts, CountsBuilder};
 use crate::error::Error;
 use crate::model::{Model, Workspace};
-pub use examples::{read_examples, read_keyed_examples};
+use crate::time::TimeParser;
+pub use examples::{read_examples, read_keyed_examples, read_timed_examples};
+pub use fields::{FieldPath, Fields, Preset};
 pub use input::open_reader;
-use input::{Chunk, Source};
-pub use input::{Fields, InputFormat};
-use output::{score_line, Outcome, Sink};
+pub use input::InputFormat;
+use input::{scoring_picker, Chunk, Line, Raw, Source};
+use output::{score_line, Job, Outcome, Sink};
 use resume::Resume;
 pub use resume::{counts_from_scored, OutputFiles};
 
@@ -155,6 +158,41 @@ impl<'m> Scorer<'m> {
         self
     }
 
+    /// Copy these fields of each record (dotted paths; in JSONL the value as the record
+    /// has it, any JSON) into its output line under `kept`, so a reviewer sees the post
+    /// without a join (default none).
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default()?;
+    /// let mut out = Vec::new();
+    /// rumor_triage::Scorer::new(&model)
+    ///     .keep(["text", "user.url"])
+    ///     .score(&br#"{"text":"Is it true?","user":{"url":"https://example.org/u"}}"#[..], &mut out)?;
+    /// let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    /// assert_eq!(line["kept"]["user.url"], "https://example.org/u");
+    /// assert_eq!(line["kept"]["text"], "Is it true?");
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn keep<P: Into<FieldPath>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.options.keep = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Parse posting times with `parser`: its zone decides the day each post counts under,
+    /// its format (if any) the only form read (default UTC, every form [`TimeParser`] reads).
+    pub fn times(mut self, parser: TimeParser) -> Self {
+        self.options.times = parser;
+        self
+    }
+
+    /// Stop with [`Error::TooManyRejects`] when more than this share of the records read
+    /// are rejected, checked after the first chunk and at the end (default: never). A
+    /// misnamed field then stops a batch job at once.
+    pub fn max_reject_rate(mut self, share: f64) -> Self {
+        self.options.max_reject_rate = Some(share);
+        self
+    }
+
     /// Scores `input` into `output`, rejects inline, and returns the run's accounting.
     pub fn score(&self, input: impl BufRead, output: &mut dyn Write) -> Result<Summary, Error> {
         self.score_to(input, output, None, &mut |_| {})
@@ -194,6 +232,15 @@ impl<'m> Scorer<'m> {
     ) -> Result<Summary, Error> {
         let (model, options) = (self.model, &self.options);
         crate::model::check_threshold(options.threshold)?;
+        if let Some(share) = options.max_reject_rate {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(Error::invalid_option(
+                    "max-reject-rate",
+                    format!("{share} is not a share in [0, 1]"),
+                ));
+            }
+        }
+        let picker = scoring_picker(&options.fields, &options.keep);
         let start = Instant::now();
         let (mut summary, mut counts) = match resume {
             Some(r) => (
@@ -203,12 +250,20 @@ impl<'m> Scorer<'m> {
                 },
                 r.counts,
             ),
-            None => (Summary::default(), CountsBuilder::new(options.top_accounts)),
+            None => (
+                Summary::default(),
+                CountsBuilder::new(options.top_accounts).time_parser(options.times.clone()),
+            ),
         };
         let chunk_lines = options.chunk_lines.max(1);
         let mut source = Source::new(input, "input", options)?;
         let columns = source.columns().cloned();
-        let columns = columns.as_ref();
+        let job = Job {
+            model,
+            options,
+            picker: &picker,
+            columns: columns.as_ref(),
+        };
         // Campaigns rebuilt from the earlier output lack their first posts' sketches: those
         // posts are scored again as they are skipped, so that later posts join the same
         // campaigns as in an uninterrupted run.
@@ -229,15 +284,8 @@ impl<'m> Scorer<'m> {
                     line,
                     signature: Some(signature),
                     ..
-                } = score_line(
-                    model,
-                    options,
-                    columns,
-                    &mut ws,
-                    &record,
-                    &skipped,
-                    String::new(),
-                ) {
+                } = score_line(job, &mut ws, &record, &skipped, String::new())
+                {
                     counts.restore_campaign(line, &signature);
                 }
             }
@@ -262,12 +310,26 @@ impl<'m> Scorer<'m> {
                 .par_iter()
                 .zip(spare)
                 .map_init(Workspace::default, |ws, (record, out)| {
-                    score_line(model, options, columns, ws, record, &chunk.bytes, out)
+                    score_line(job, ws, record, &chunk.bytes, out)
                 })
                 .collect()
         };
+        let (mut chunk, mut next) = (Chunk::default(), Chunk::default());
+        read_chunk(&mut source, &mut chunk)?;
+        let record_fields = match source.header() {
+            Some(header) => header
+                .iter()
+                .map(String::from_utf8_lossy)
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => first_record_fields(&chunk),
+        };
         let mut sink = Sink {
             labels: model.labels(),
+            options,
+            record_fields,
+            first_reject: None,
+            chunks: 0,
             summary: &mut summary,
             counts: &mut counts,
             output,
@@ -279,8 +341,6 @@ impl<'m> Scorer<'m> {
         // With more than one worker, chunk n is scored while this thread writes chunk n − 1
         // and reads chunk n + 1; with one, everything runs in turn on one thread.
         let overlap = rayon::current_num_threads() > 1;
-        let (mut chunk, mut next) = (Chunk::default(), Chunk::default());
-        read_chunk(&mut source, &mut chunk)?;
         let mut pending: Vec<Outcome> = Vec::new();
         while !chunk.records.is_empty() {
             if overlap {
@@ -300,10 +360,11 @@ impl<'m> Scorer<'m> {
             std::mem::swap(&mut chunk, &mut next);
         }
         sink.write(pending)?;
-        if summary.read != summary.scored + summary.rejected {
+        sink.check_reject_rate()?;
+        if summary.read != summary.scored + summary.rejected + summary.skipped {
             return Err(Error::Internal(format!(
-                "accounting broken: read {} != scored {} + rejected {}",
-                summary.read, summary.scored, summary.rejected
+                "accounting broken: read {} != scored {} + rejected {} + skipped {}",
+                summary.read, summary.scored, summary.rejected, summary.skipped
             )));
         }
         summary.seconds = start.elapsed().as_secs_f64();
@@ -315,6 +376,22 @@ impl<'m> Scorer<'m> {
         summary.counts = counts.finish();
         Ok(summary)
     }
+}
+
+/// The top-level fields of the first JSON object in `chunk`, comma-separated.
+fn first_record_fields(chunk: &Chunk) -> String {
+    chunk
+        .records
+        .iter()
+        .filter_map(|(_, _, raw)| match raw {
+            Raw::Line(Line::Span { start, end }) => chunk.bytes.get(*start..*end),
+            _ => None,
+        })
+        .filter_map(|bytes| std::str::from_utf8(bytes).ok())
+        .map(fields::top_keys)
+        .find(|keys| !keys.is_empty())
+        .map(|keys| keys.join(", "))
+        .unwrap_or_else(|| "(no JSON object among the first records)".into())
 }
 
 /// The settings a [`Scorer`] was built with.
@@ -339,6 +416,12 @@ pub(crate) struct StreamOptions {
     /// Group flagged posts into near-duplicate campaigns (`counts::campaigns`; default
     /// true). The grouping costs about a fifth of one-thread scoring time.
     pub(crate) campaigns: bool,
+    /// Fields copied into each output line.
+    pub(crate) keep: Vec<FieldPath>,
+    /// How times are read and which zone days are in.
+    pub(crate) times: TimeParser,
+    /// Stop when more than this share of the records read are rejected.
+    pub(crate) max_reject_rate: Option<f64>,
 }
 
 impl Default for StreamOptions {
@@ -353,11 +436,14 @@ impl Default for StreamOptions {
             explain: 0,
             top_accounts: 20,
             campaigns: true,
+            keep: Vec::new(),
+            times: TimeParser::default(),
+            max_reject_rate: None,
         }
     }
 }
 
-/// The accounting of one streaming run: `read == scored + rejected`.
+/// The accounting of one streaming run: `read == scored + rejected + skipped`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Summary {
@@ -369,6 +455,17 @@ pub struct Summary {
     pub rejected: u64,
     /// Rejected lines per reason.
     pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Lines that are not posts: blank lines, and records without text that are stream
+    /// notices (a top-level `delete`, `limit`, `status_withheld`, …).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Skipped lines per kind (`blank`, or the notice's key).
+    #[serde(default)]
+    pub skipped_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Fields the run reads that none of the first chunk's scored records had (likely
+    /// misnamed), each with the fields the records do have.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Flagged posts.
     pub flagged: u64,
     /// Flagged posts per decided label.

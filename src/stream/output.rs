@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::input::{extract_csv, extract_json, CsvColumns, Line, Raw, Rejection};
+use super::fields::Picker;
+use super::input::{extract_csv, extract_json, CsvColumns, Line, NotPost, Raw, Rejection};
 use super::{RejectReason, StreamOptions, Summary};
-use crate::counts::CountsBuilder;
+use crate::counts::{CountsBuilder, PostDay};
 use crate::error::Error;
 use crate::features::Signature;
 use crate::model::{Model, Workspace};
@@ -55,12 +56,17 @@ pub(crate) fn push_json_number(out: &mut String, x: f64) {
 )]
 pub(crate) enum Outcome {
     Scored {
-        /// The output line, then the account, platform and time that the counts need, in
-        /// one string: one allocation per post instead of one per field.
+        /// The output line, then the account, platform, day (or unparsed time) and id that
+        /// the counts need, in one string: one allocation per post instead of one per field.
         text: String,
         line_end: usize,
-        /// Where the account, platform, time and id are in `text`, when the post has them.
+        /// Where the account, platform, day and id are in `text`, when the post has them.
         fields: [Option<(usize, usize)>; 4],
+        /// Whether the time (at `fields[2]`) parsed: a day, or the time as given.
+        time_parsed: bool,
+        /// Which fields the record had: bit 0 id, 1 account, 2 platform, 3 time, then one
+        /// per kept field.
+        present: u64,
         /// Where in the line a flagged post's `"campaign"` key goes (keys stay sorted).
         campaign_at: usize,
         /// The input line.
@@ -77,6 +83,10 @@ pub(crate) enum Outcome {
         line: String,
         reason: RejectReason,
     },
+    /// Not a post, for the stated kind (`blank`, a stream notice's key).
+    Skipped {
+        kind: &'static str,
+    },
 }
 
 pub(crate) fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &str) -> Outcome {
@@ -90,15 +100,28 @@ pub(crate) fn reject(line_no: u64, offset: u64, reason: RejectReason, detail: &s
     Outcome::Rejected { line, reason }
 }
 
+/// What scoring one record needs besides the record.
+#[derive(Clone, Copy)]
+pub(crate) struct Job<'a> {
+    pub(crate) model: &'a Model,
+    pub(crate) options: &'a StreamOptions,
+    pub(crate) picker: &'a Picker,
+    pub(crate) columns: Option<&'a CsvColumns>,
+}
+
 pub(crate) fn score_line(
-    model: &Model,
-    options: &StreamOptions,
-    columns: Option<&CsvColumns>,
+    job: Job<'_>,
     ws: &mut Workspace,
     (line_no, offset, raw): &(u64, u64, Raw),
     bytes: &[u8],
     mut out: String,
 ) -> Outcome {
+    let Job {
+        model,
+        options,
+        picker,
+        columns,
+    } = job;
     let (line_no, offset) = (*line_no, *offset);
     let extracted = match (raw, columns) {
         (Raw::Line(Line::TooLong(n)), _) => {
@@ -109,19 +132,31 @@ pub(crate) fn score_line(
                 &format!("{n} bytes, limit {}", options.max_line_bytes),
             )
         }
-        (Raw::Line(Line::Span { start, end }), _) => {
-            extract_json(options, bytes.get(*start..*end).unwrap_or_default())
-        }
+        (Raw::Line(Line::Span { start, end }), _) => extract_json(
+            picker,
+            &options.fields,
+            bytes.get(*start..*end).unwrap_or_default(),
+        ),
         (Raw::Csv(record), Some(columns)) => extract_csv(options, columns, record),
-        (Raw::Csv(_), None) => Err(Rejection(
+        (Raw::Csv(_), None) => Err(NotPost::Rejected(Rejection(
             RejectReason::BadJson,
             "CSV record without a header".into(),
-        )),
+        ))),
     };
     let fields = match extracted {
         Ok(fields) => fields,
-        Err(Rejection(reason, detail)) => return reject(line_no, offset, reason, &detail),
+        Err(NotPost::Rejected(Rejection(reason, detail))) => {
+            return reject(line_no, offset, reason, &detail)
+        }
+        Err(NotPost::Skipped(kind)) => return Outcome::Skipped { kind },
     };
+    let mut present = u64::from(fields.id.is_some())
+        | u64::from(fields.account.is_some()) << 1
+        | u64::from(fields.platform.is_some()) << 2
+        | u64::from(fields.time.is_some()) << 3;
+    for (i, kept) in fields.kept.iter().enumerate().take(60) {
+        present |= u64::from(kept.is_some()) << (4 + i);
+    }
     let body: &str = &fields.text;
     let id = fields.id.unwrap_or_else(|| Cow::Owned(line_no.to_string()));
     let (label, probability, flagged) =
@@ -129,13 +164,13 @@ pub(crate) fn score_line(
             Ok(decided) => decided,
             Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
         };
-    // Keys in alphabetical order, as before: account, explain, flagged, id, label, line,
-    // platform, probability, time.
+    let parsed_time = fields.time.as_deref().and_then(|t| options.times.parse(t));
+    // Keys in alphabetical order, as serde_json writes a map: account, campaign, explain,
+    // flagged, id, kept, label, line, platform, probability, time, time_utc.
     // The fields the cleanup counts need, written into the line and again after it.
     let grouped = flagged && options.campaigns;
     let id_field = grouped.then(|| id.clone());
-    let counted = [&fields.account, &fields.platform, &fields.time, &id_field];
-    let counted_bytes: usize = counted
+    let counted_bytes: usize = [&fields.account, &fields.platform, &fields.time, &id_field]
         .iter()
         .filter_map(|f| f.as_ref())
         .map(|f| 2 * f.len())
@@ -176,6 +211,19 @@ pub(crate) fn score_line(
         "\"flagged\":false,\"id\":"
     });
     push_json_string(&mut out, &id);
+    if !options.keep.is_empty() {
+        // Kept values are the record's own JSON, copied as they are.
+        out.push_str(",\"kept\":{");
+        for (i, (path, value)) in options.keep.iter().zip(&fields.kept).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(&mut out, path.as_str());
+            out.push(':');
+            out.push_str(value.as_deref().unwrap_or("null"));
+        }
+        out.push('}');
+    }
     out.push_str(",\"label\":");
     push_json_string(&mut out, label_name);
     let _ = write!(out, ",\"line\":{line_no}");
@@ -189,19 +237,40 @@ pub(crate) fn score_line(
         out.push_str(",\"time\":");
         push_json_string(&mut out, time);
     }
+    if let Some(parsed) = &parsed_time {
+        let _ = write!(out, ",\"time_utc\":\"{}\"", parsed.timestamp);
+    }
     out.push('}');
     let line_end = out.len();
-    let fields = counted.map(|field| {
-        field.as_ref().map(|f| {
-            let start = out.len();
-            out.push_str(f);
-            (start, out.len())
-        })
-    });
+    let span = |out: &mut String, write: &dyn Fn(&mut String)| {
+        let start = out.len();
+        write(out);
+        Some((start, out.len()))
+    };
+    let account = fields
+        .account
+        .as_ref()
+        .and_then(|a| span(&mut out, &|o| o.push_str(a)));
+    let platform = fields
+        .platform
+        .as_ref()
+        .and_then(|p| span(&mut out, &|o| o.push_str(p)));
+    let time = match (&parsed_time, &fields.time) {
+        (Some(parsed), _) => span(&mut out, &|o| {
+            let _ = write!(o, "{}", parsed.date);
+        }),
+        (None, Some(given)) => span(&mut out, &|o| o.push_str(given)),
+        (None, None) => None,
+    };
+    let id = id_field
+        .as_ref()
+        .and_then(|i| span(&mut out, &|o| o.push_str(i)));
     Outcome::Scored {
         text: out,
         line_end,
-        fields,
+        fields: [account, platform, time, id],
+        time_parsed: parsed_time.is_some(),
+        present,
         campaign_at,
         line: line_no,
         label,
@@ -214,6 +283,13 @@ pub(crate) fn score_line(
 /// summary and counts, and the progress callback after each flushed chunk.
 pub(crate) struct Sink<'a, 'o, 'r, 'p> {
     pub(crate) labels: &'a [String],
+    pub(crate) options: &'a StreamOptions,
+    /// The top-level fields of the first record, comma-separated, for messages.
+    pub(crate) record_fields: String,
+    /// The first reject's line, for the message of a run stopped by too many rejects.
+    pub(crate) first_reject: Option<String>,
+    /// Chunks written so far.
+    pub(crate) chunks: u64,
     pub(crate) summary: &'a mut Summary,
     pub(crate) counts: &'a mut CountsBuilder,
     pub(crate) output: &'a mut (dyn Write + 'o),
@@ -237,20 +313,30 @@ impl Sink<'_, '_, '_, '_> {
         }
         let summary = &mut *self.summary;
         summary.read += outcomes.len() as u64;
+        let mut present = 0u64;
+        let scored_before = summary.scored;
         for outcome in outcomes {
             match outcome {
                 Outcome::Scored {
                     text,
                     line_end,
                     fields,
+                    time_parsed,
+                    present: has,
                     campaign_at,
                     line: line_no,
                     label,
                     flagged,
                     signature,
                 } => {
+                    present |= has;
                     let [account, platform, time, id] =
                         fields.map(|span| span.and_then(|(start, end)| text.get(start..end)));
+                    let day = match (time, time_parsed) {
+                        (None, _) => PostDay::Missing,
+                        (Some(day), true) => PostDay::Day(day),
+                        (Some(given), false) => PostDay::Unparsed(given),
+                    };
                     let line = text.get(..line_end).unwrap_or_default();
                     summary.scored += 1;
                     let label = self.labels.get(label).map_or("", String::as_str);
@@ -263,12 +349,13 @@ impl Sink<'_, '_, '_, '_> {
                             }
                         }
                     }
-                    self.counts.add(label, flagged, account, platform, time);
+                    self.counts.add_post(label, flagged, account, platform, day);
                     // Only a flagged post scored with campaigns on carries a sketch.
                     let campaign = signature.and_then(|s| self.counts.campaign_of(line_no, &s));
                     if let Some(campaign) = campaign {
                         let id = id.unwrap_or_default();
-                        self.counts.add_to_campaign(campaign, id, account, time);
+                        let day = if time_parsed { time.unwrap_or("") } else { "" };
+                        self.counts.add_to_campaign_on(campaign, id, account, day);
                         let (head, tail) = line.split_at_checked(campaign_at).unwrap_or((line, ""));
                         self.output.write_all(head.as_bytes())?;
                         write!(self.output, "\"campaign\":{campaign},")?;
@@ -294,6 +381,18 @@ impl Sink<'_, '_, '_, '_> {
                     };
                     sink.write_all(line.as_bytes())?;
                     sink.write_all(b"\n")?;
+                    if self.first_reject.is_none() {
+                        self.first_reject = Some(line);
+                    }
+                }
+                Outcome::Skipped { kind } => {
+                    summary.skipped += 1;
+                    match summary.skipped_by_kind.get_mut(kind) {
+                        Some(n) => *n += 1,
+                        None => {
+                            summary.skipped_by_kind.insert(kind.to_owned(), 1);
+                        }
+                    }
                 }
             }
         }
@@ -301,7 +400,56 @@ impl Sink<'_, '_, '_, '_> {
         if let Some(r) = self.rejects.as_mut() {
             r.flush()?;
         }
-        (self.progress)(summary);
+        self.chunks += 1;
+        if self.chunks == 1 {
+            let scored = summary.scored - scored_before;
+            self.warn_of_missing_fields(present, scored);
+            self.check_reject_rate()?;
+        }
+        (self.progress)(&*self.summary);
+        Ok(())
+    }
+
+    /// After the first chunk: a field the run reads that none of its scored records had is
+    /// likely misnamed, so the summary says so, with the fields the records do have.
+    fn warn_of_missing_fields(&mut self, present: u64, scored: u64) {
+        if scored == 0 {
+            return;
+        }
+        let f = &self.options.fields;
+        let named = [
+            ("id", &f.id),
+            ("account", &f.account),
+            ("platform", &f.platform),
+            ("time", &f.time),
+        ];
+        let kept = self.options.keep.iter().map(|k| ("kept", k));
+        for (bit, (role, path)) in named.into_iter().chain(kept).enumerate().take(64) {
+            if !path.is_empty() && present & (1 << bit) == 0 {
+                self.summary.warnings.push(format!(
+                    "no {role} field {:?} in the first {scored} scored records; they have the fields: {}",
+                    path.as_str(),
+                    self.record_fields
+                ));
+            }
+        }
+    }
+
+    /// Stops the run when more than the allowed share of records so far were rejected.
+    pub(crate) fn check_reject_rate(&self) -> Result<(), Error> {
+        let (Some(limit), summary) = (self.options.max_reject_rate, &*self.summary) else {
+            return Ok(());
+        };
+        let (rejected, read) = (summary.rejected, summary.read);
+        if read > 0 && rejected as f64 > limit * read as f64 {
+            return Err(Error::TooManyRejects {
+                rejected,
+                read,
+                limit,
+                first: self.first_reject.clone().unwrap_or_default(),
+                fields: self.record_fields.clone(),
+            });
+        }
         Ok(())
     }
 }

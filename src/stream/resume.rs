@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{Scorer, Summary};
 use crate::counts::{CleanupCounts, CountsBuilder};
 use crate::error::Error;
+use crate::time::TimeParser;
 
 /// Where [`Scorer::score_files`] writes, and whether it continues an interrupted run.
 ///
@@ -149,8 +150,11 @@ pub(super) fn score_files(
             let kept = File::open(with_suffix(target, ".partial"))
                 .map_err(|e| Error::io(target, e))?
                 .take(p.out_bytes);
-            let (counts, _) =
-                counts_builder_from_scored(BufReader::new(kept), scorer.options.top_accounts)?;
+            let (counts, _) = counts_builder_from_scored(
+                BufReader::new(kept),
+                scorer.options.top_accounts,
+                &scorer.options.times,
+            )?;
             Some(Resume {
                 summary: p.summary,
                 counts,
@@ -310,8 +314,9 @@ fn write_progress(path: &Path, progress: &Progress) -> Result<(), Error> {
 pub(crate) fn counts_builder_from_scored(
     input: impl BufRead,
     top: usize,
+    times: &TimeParser,
 ) -> Result<(CountsBuilder, u64), Error> {
-    let mut builder = CountsBuilder::new(top);
+    let mut builder = CountsBuilder::new(top).time_parser(times.clone());
     let mut skipped = 0;
     for line in input.lines() {
         let line = line?;
@@ -346,15 +351,21 @@ pub(crate) fn counts_builder_from_scored(
     Ok((builder, skipped))
 }
 
-/// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted).
+/// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted),
+/// reading each post's `time` (as given) with `times`, as the scoring run did.
 ///
 /// ```
-/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\"}\n";
-/// let (counts, skipped) = rumor_triage::counts_from_scored(scored.as_bytes(), 10).unwrap();
-/// assert_eq!((counts.flagged, skipped), (1, 0));
+/// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\",\"time\":\"1539202764\"}\n";
+/// let utc = rumor_triage::TimeParser::default();
+/// let (counts, skipped) = rumor_triage::counts_from_scored(scored.as_bytes(), 10, &utc).unwrap();
+/// assert_eq!((counts.flagged, skipped, counts.days["2018-10-10"].flagged), (1, 0, 1));
 /// ```
-pub fn counts_from_scored(input: impl BufRead, top: usize) -> Result<(CleanupCounts, u64), Error> {
-    let (builder, skipped) = counts_builder_from_scored(input, top)?;
+pub fn counts_from_scored(
+    input: impl BufRead,
+    top: usize,
+    times: &TimeParser,
+) -> Result<(CleanupCounts, u64), Error> {
+    let (builder, skipped) = counts_builder_from_scored(input, top, times)?;
     Ok((builder.finish(), skipped))
 }
 

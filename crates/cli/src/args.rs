@@ -3,41 +3,81 @@
 use std::path::PathBuf;
 
 use rumor_triage::{
-    read_examples, read_keyed_examples, ClassWeight, CustomTokenizer, Error, Example, Fields, Loss,
-    Model, ThresholdRule, TrainOptions,
+    read_examples, read_keyed_examples, read_timed_examples, ClassWeight, CustomTokenizer, Error,
+    Example, FieldPath, Fields, Loss, Model, Preset, ThresholdRule, TimeParser, TrainOptions,
 };
 
+/// Which fields hold what. Each takes a dotted path into nested objects and
+/// comma-separated fallbacks, tried in order (`extended_tweet.full_text,full_text,text`).
 #[derive(clap::Args, Clone)]
 pub(crate) struct FieldArgs {
-    /// JSON field holding the post text.
-    #[arg(long, default_value = "text")]
-    text_field: String,
-    /// JSON field holding the label (train, eval).
-    #[arg(long, default_value = "label")]
-    label_field: String,
-    /// JSON field holding the post id (a post without one gets its line number).
-    #[arg(long, default_value = "id")]
-    id_field: String,
-    /// JSON field holding the account.
-    #[arg(long, default_value = "account")]
-    account_field: String,
-    /// JSON field holding the platform.
-    #[arg(long, default_value = "platform")]
-    platform_field: String,
-    /// JSON field holding the time (ISO-8601).
-    #[arg(long, default_value = "time")]
-    time_field: String,
+    /// Field paths of a platform's records (twitter-v1, twitter-v2, weibo, reddit; see
+    /// docs/cli.md); a --*-field option given too overrides its field.
+    #[arg(long, value_parser = ["twitter-v1", "twitter-v2", "weibo", "reddit"])]
+    preset: Option<String>,
+    /// Field holding the post text [default: text].
+    #[arg(long)]
+    text_field: Option<String>,
+    /// Field holding the label (train, eval) [default: label].
+    #[arg(long)]
+    label_field: Option<String>,
+    /// Field holding the post id; a post without one gets its line number [default: id].
+    #[arg(long)]
+    id_field: Option<String>,
+    /// Field holding the account (a string or a number) [default: account].
+    #[arg(long)]
+    account_field: Option<String>,
+    /// Field holding the platform [default: platform; none with --preset].
+    #[arg(long)]
+    platform_field: Option<String>,
+    /// Field holding the posting time [default: time].
+    #[arg(long)]
+    time_field: Option<String>,
+    #[command(flatten)]
+    pub(crate) times: TimeArgs,
 }
 
 impl FieldArgs {
-    pub(crate) fn fields(&self) -> Fields {
-        Fields::default()
-            .id(&self.id_field)
-            .text(&self.text_field)
-            .label(&self.label_field)
-            .account(&self.account_field)
-            .platform(&self.platform_field)
-            .time(&self.time_field)
+    pub(crate) fn fields(&self) -> Result<Fields, Error> {
+        let mut fields = match &self.preset {
+            Some(name) => Fields::preset(name.parse::<Preset>()?),
+            None => Fields::default(),
+        };
+        let set = |field: &mut FieldPath, given: &Option<String>| {
+            if let Some(path) = given {
+                *field = path.into();
+            }
+        };
+        set(&mut fields.text, &self.text_field);
+        set(&mut fields.label, &self.label_field);
+        set(&mut fields.id, &self.id_field);
+        set(&mut fields.account, &self.account_field);
+        set(&mut fields.platform, &self.platform_field);
+        set(&mut fields.time, &self.time_field);
+        Ok(fields)
+    }
+}
+
+/// How posting times are read and which zone days are counted in.
+#[derive(clap::Args, Clone)]
+pub(crate) struct TimeArgs {
+    /// Count days in this zone: an IANA name (Asia/Shanghai) or an offset (+08:00); times
+    /// without an offset are taken in it too.
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// Read times only in this strftime format (%d/%m/%Y %H:%M) instead of the forms
+    /// recognised by default (RFC 3339, Twitter/Weibo created_at, epoch s or ms).
+    #[arg(long)]
+    time_format: Option<String>,
+}
+
+impl TimeArgs {
+    pub(crate) fn parser(&self) -> Result<TimeParser, Error> {
+        let parser = TimeParser::default().zone(&self.tz)?;
+        match &self.time_format {
+            Some(format) => parser.format(format),
+            None => Ok(parser),
+        }
     }
 }
 
@@ -166,22 +206,36 @@ pub(crate) fn set_threads(threads: Option<usize>) -> Result<(), Error> {
 }
 
 /// Labeled examples from every file in turn, each with its value of `key` (empty without
-/// one).
+/// one). With `times`, `key` is a time field: every value must parse, and each becomes a
+/// fixed-width UTC key (`2018-10-10T20:19:24.000000000Z`) that sorts as the instants do.
 pub(crate) fn read_labeled(
     paths: &[PathBuf],
     fields: &Fields,
     key: Option<&str>,
+    times: Option<&TimeParser>,
 ) -> Result<(Vec<Example>, Vec<String>), Error> {
     let (mut examples, mut keys) = (Vec::new(), Vec::new());
     for path in paths {
-        match key {
-            Some(key) => {
+        match (key, times) {
+            (Some(key), Some(times)) => {
+                let fields = fields.clone().time(key);
+                for (example, time) in read_timed_examples(path, &fields, times)? {
+                    examples.push(example);
+                    let t = time.timestamp;
+                    keys.push(format!(
+                        "{}.{:09}Z",
+                        t.strftime("%Y-%m-%dT%H:%M:%S"),
+                        t.subsec_nanosecond()
+                    ));
+                }
+            }
+            (Some(key), None) => {
                 for (example, value) in read_keyed_examples(path, fields, key)? {
                     examples.push(example);
                     keys.push(value);
                 }
             }
-            None => {
+            (None, _) => {
                 let read = read_examples(path, fields)?;
                 keys.resize(keys.len() + read.len(), String::new());
                 examples.extend(read);

@@ -12,7 +12,8 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rumor-triage"))
 }
 
-/// Every kind of line `score` rejects, with the reason it must give.
+/// Every kind of line `score` rejects, with the reason it must give, and the lines it
+/// skips (`skip:` and the kind).
 fn bad_lines() -> Vec<(Vec<u8>, &'static str)> {
     let mut too_long = br#"{"id":"big","text":""#.to_vec();
     too_long.extend(std::iter::repeat_n(b'a', (1 << 20) + 10));
@@ -21,7 +22,11 @@ fn bad_lines() -> Vec<(Vec<u8>, &'static str)> {
         (b"not json at all".to_vec(), "bad_json"),
         (br#"{"id":"t","text":"truncated"#.to_vec(), "bad_json"),
         (br#"["an","array"]"#.to_vec(), "bad_json"),
-        (b"".to_vec(), "bad_json"),
+        (b"".to_vec(), "skip:blank"),
+        (
+            br#"{"delete":{"status":{"id":1,"id_str":"1"}}}"#.to_vec(),
+            "skip:delete",
+        ),
         (br#"{"id":"n","text":42}"#.to_vec(), "missing_text"),
         (
             br#"{"id":"m","body":"no text field"}"#.to_vec(),
@@ -44,25 +49,29 @@ fn a_dump_salted_with_every_bad_line_adds_up() {
     let good = std::fs::read_to_string(data.join("pheme/test.jsonl")).unwrap();
     let good: Vec<&str> = good.lines().collect();
     let bad = bad_lines();
-    // Each bad line goes in after every 90 good ones, so they land in different chunks.
+    // Each bad line goes in after every 60 good ones, so they land in different chunks.
     let mut dump = Vec::new();
     let mut expected_rejects = BTreeMap::new();
+    let mut expected_skips: BTreeMap<u64, &str> = BTreeMap::new();
     let mut line = 0u64;
     let mut bad_iter = bad.iter().cycle().take(bad.len() * 2);
     for (i, text) in good.iter().enumerate() {
         dump.extend_from_slice(text.as_bytes());
         dump.push(b'\n');
         line += 1;
-        if i % 90 == 89 {
+        if i % 60 == 59 {
             if let Some((bytes, reason)) = bad_iter.next() {
                 dump.extend_from_slice(bytes);
                 dump.push(b'\n');
                 line += 1;
-                expected_rejects.insert(line, *reason);
+                match reason.strip_prefix("skip:") {
+                    Some(kind) => expected_skips.insert(line, kind),
+                    None => expected_rejects.insert(line, *reason),
+                };
             }
         }
     }
-    assert!(expected_rejects.len() >= bad.len());
+    assert!(expected_rejects.len() + expected_skips.len() >= bad.len());
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("salted.jsonl");
     std::fs::write(&input, &dump).unwrap();
@@ -93,7 +102,17 @@ fn a_dump_salted_with_every_bad_line_adds_up() {
         summary["rejected"].as_u64().unwrap(),
     );
     assert_eq!(read, line);
-    assert_eq!(read, scored + rejected);
+    assert_eq!(
+        read,
+        scored + rejected + summary["skipped"].as_u64().unwrap()
+    );
+    let mut skipped_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for kind in expected_skips.values() {
+        *skipped_by_kind.entry((*kind).to_owned()).or_default() += 1;
+    }
+    let reported: BTreeMap<String, u64> =
+        serde_json::from_value(summary["skipped_by_kind"].clone()).unwrap();
+    assert_eq!(reported, skipped_by_kind);
     assert_eq!(scored, good.len() as u64);
     assert_eq!(rejected, expected_rejects.len() as u64);
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
@@ -123,7 +142,7 @@ fn a_dump_salted_with_every_bad_line_adds_up() {
         .map(|s| s["line"].as_u64().unwrap())
         .collect();
     let expected: Vec<u64> = (1..=line)
-        .filter(|n| !expected_rejects.contains_key(n))
+        .filter(|n| !expected_rejects.contains_key(n) && !expected_skips.contains_key(n))
         .collect();
     assert_eq!(numbers, expected, "every good line scored, in input order");
 }

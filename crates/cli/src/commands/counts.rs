@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use rumor_triage::{counts_from_scored, Error};
 
+use crate::args::TimeArgs;
 use crate::output::{open_input, print};
 
 /// Cleanup counts from `score` output.
@@ -15,11 +16,13 @@ pub(crate) struct Args {
     /// Accounts and campaigns to list (the largest first).
     #[arg(long, default_value_t = 20)]
     pub(crate) top: usize,
+    #[command(flatten)]
+    pub(crate) times: TimeArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
-    let Args { input, top } = args;
-    let (counts, skipped) = counts_from_scored(open_input(&input)?.0, top)?;
+    let Args { input, top, times } = args;
+    let (counts, skipped) = counts_from_scored(open_input(&input)?.0, top, &times.parser()?)?;
     print(&(serde_json::to_string_pretty(&counts)? + "\n"))?;
     if skipped > 0 {
         eprintln!("skipped {skipped} lines that are not scored posts (rejects or not JSON)");

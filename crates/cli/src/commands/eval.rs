@@ -36,7 +36,8 @@ pub(crate) struct Args {
     /// With --group-by: hold out only these groups (comma-separated); the rest always train.
     #[arg(long, value_delimiter = ',', requires = "group_by")]
     pub(crate) groups: Vec<String>,
-    /// Chronological split by this field: the latest --test-fraction tests.
+    /// Chronological split by this time field (parsed; see --tz, --time-format): the
+    /// latest --test-fraction tests. A time that does not parse is an error.
     #[arg(long)]
     pub(crate) chrono: Option<String>,
     /// With --chrono: the share of the latest items that tests.
@@ -87,9 +88,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         threads,
     } = args;
     set_threads(threads)?;
-    let fields = fields.fields();
+    let times = fields.times.parser()?;
+    let fields = fields.fields()?;
     let key = group_by.as_deref().or(chrono.as_deref());
-    let (examples, keys) = read_labeled(&input, &fields, key)?;
+    let (examples, keys) = read_labeled(&input, &fields, key, chrono.is_some().then_some(&times))?;
     let json = format == "json";
     let (text, predictions) = if let Some(k) = kfold {
         let labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();

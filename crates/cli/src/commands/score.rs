@@ -13,10 +13,10 @@ use rumor_triage::{Error, InputFormat, OutputFiles, Scorer, Summary};
 use crate::args::{load_model, set_threads, FieldArgs};
 use crate::output::{open_input, progress_bar, write_json};
 
-/// Score a JSONL or CSV dump: one output line per input record.
+/// Score a JSONL or CSV dump (plain, gzip or zstd): one output line per post.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Input JSONL or CSV (plain or gzip), or - for stdin.
+    /// Input JSONL or CSV (plain, gzip or zstd), or - for stdin.
     #[arg(default_value = "-")]
     pub(crate) input: String,
     /// Input format; auto means CSV for a name ending in .csv or .csv.gz, else JSONL.
@@ -55,6 +55,14 @@ pub(crate) struct Args {
     /// Reject lines longer than this many bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub(crate) max_line_bytes: usize,
+    /// Copy these input fields (dotted paths, comma-separated) into each output line
+    /// under "kept", e.g. --keep text,user.screen_name.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) keep: Vec<String>,
+    /// Stop with exit code 2 when more than this share of the records read are rejected
+    /// (checked after the first chunk and at the end), e.g. 0.05.
+    #[arg(long)]
+    pub(crate) max_reject_rate: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
@@ -82,6 +90,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         no_campaigns,
         explain,
         max_line_bytes,
+        keep,
+        max_reject_rate,
         threads,
         quiet,
         resume,
@@ -95,7 +105,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
             "jsonl" => InputFormat::Jsonl,
             _ => InputFormat::from_path(&input),
         })
-        .fields(fields.fields())
+        .fields(fields.fields()?)
+        .times(fields.times.parser()?)
+        .keep(&keep)
         .max_line_bytes(max_line_bytes)
         .only_flagged(only_flagged)
         .campaigns(!no_campaigns)
@@ -103,9 +115,22 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     if let Some(threshold) = threshold {
         scorer = scorer.threshold(threshold);
     }
+    if let Some(share) = max_reject_rate {
+        scorer = scorer.max_reject_rate(share);
+    }
     let bar = progress_bar(quiet, size);
     let started = Instant::now();
+    let mut warned = 0;
     let mut on_chunk = |so_far: &Summary| {
+        if !quiet {
+            for warning in so_far.warnings.iter().skip(warned) {
+                match &bar {
+                    Some(bar) => bar.suspend(|| eprintln!("rumor-triage: warning: {warning}")),
+                    None => eprintln!("rumor-triage: warning: {warning}"),
+                }
+            }
+        }
+        warned = so_far.warnings.len();
         if let Some(bar) = &bar {
             bar.set_position(bytes_read.load(Ordering::Relaxed));
             let rate = so_far.read as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -157,10 +182,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     }
     if !quiet {
         eprintln!(
-            "read {} scored {} rejected {} flagged {} in {:.3} s ({:.0} posts/s)",
+            "read {} scored {} rejected {} skipped {} flagged {} in {:.3} s ({:.0} posts/s)",
             result.read,
             result.scored,
             result.rejected,
+            result.skipped,
             result.flagged,
             result.seconds,
             result.posts_per_second

@@ -67,7 +67,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     let key = calibrate_by_group
         .as_deref()
         .or(calibrate_by_time.as_deref());
-    let (examples, keys) = read_labeled(&input, &fields.fields(), key)?;
+    let times = fields.times.parser()?;
+    let (examples, keys) = read_labeled(
+        &input,
+        &fields.fields()?,
+        key,
+        calibrate_by_time.is_some().then_some(&times),
+    )?;
     let mut options = train.options()?;
     let everyone: Vec<usize> = (0..examples.len()).collect();
     let calibrate = match (&calibrate_by_group, &calibrate_by_time) {
