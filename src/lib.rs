@@ -92,6 +92,8 @@ pub use stream::{
     counts_from_scored, open_reader, read_examples, read_keyed_examples, read_timed_examples,
     FieldPath, Fields, InputFormat, OutputFiles, Preset, RejectReason, Scorer, Summary,
 };
+#[cfg(feature = "parquet")]
+pub use stream::{is_parquet, parquet_lines, write_parquet_example, ParquetLines, ParquetOutput};
 pub use text::CustomTokenizer;
 pub use time::{PostTime, TimeParser};
 

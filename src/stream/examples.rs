@@ -100,6 +100,16 @@ fn read_file(
 ) -> Result<Vec<(Example, Option<String>, u64)>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
+    #[cfg(feature = "parquet")]
+    if super::parquet::is_parquet(path) {
+        let mut fields = fields.clone();
+        if let Some(key) = key {
+            // The grouping or time key is read like the time field.
+            fields.time = key.into();
+        }
+        let lines = super::parquet::parquet_lines(file, &fields, &[])?;
+        return read_from(lines, &name, InputFormat::Jsonl, &fields, key);
+    }
     let reader = open_reader(std::io::BufReader::with_capacity(1 << 16, file))?;
     let format = InputFormat::from_path(&name);
     read_from(reader, &name, format, fields, key)

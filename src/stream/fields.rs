@@ -573,9 +573,11 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, 'de> {
     }
 }
 
-/// Top-level keys of records that are stream notices, not posts (Twitter's streaming API):
-/// a record without text that has one of these is skipped under its name.
-pub(crate) const NOTICE_KEYS: [&str; 8] = [
+/// Top-level keys of records that are stream notices, not posts (Twitter's v1.1 streaming
+/// API; `errors` objects of the v2 stream): a record without text that has one of these is
+/// skipped under its name.
+pub(crate) const NOTICE_KEYS: [&str; 9] = [
+    "errors",
     "delete",
     "scrub_geo",
     "limit",

@@ -11,6 +11,8 @@ mod examples;
 mod fields;
 mod input;
 mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod resume;
 
 use std::io::{BufRead, Write};
@@ -29,6 +31,8 @@ pub use input::open_reader;
 pub use input::InputFormat;
 use input::{scoring_picker, Chunk, Line, Raw, Source};
 use output::{score_line, Job, Outcome, Sink};
+#[cfg(feature = "parquet")]
+pub use parquet::{is_parquet, parquet_lines, write_parquet_example, ParquetLines, ParquetOutput};
 use resume::Resume;
 pub use resume::{counts_from_scored, OutputFiles};
 

@@ -1,5 +1,5 @@
-//! Opening inputs and writing results: stdin or files (gzip detected), stdout that ends
-//! quietly on a closed pipe, JSON files, the progress bar.
+//! Opening inputs and writing results: stdin or files (gzip and zstd detected, Parquet read
+//! as JSON lines), stdout that ends quietly on a closed pipe, JSON files, the progress bar.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use rumor_triage::{open_reader, Error};
+use rumor_triage::{is_parquet, open_reader, parquet_lines, Error, FieldPath, Fields};
 
 /// Counts the bytes read through it, for the progress bar.
 struct Counting<R> {
@@ -26,9 +26,26 @@ impl<R: Read> Read for Counting<R> {
 /// An opened input: the reader, the size when known, and a counter of raw bytes read.
 pub(crate) type Input = (Box<dyn BufRead>, Option<u64>, Arc<AtomicU64>);
 
-/// Opens a file or stdin (`-`), gzip-decompressed when it starts with the gzip magic.
+/// Opens a file or stdin (`-`), decompressed when it starts with the gzip or zstd magic.
 pub(crate) fn open_input(input: &str) -> Result<Input, Error> {
+    open_dump(input, None)
+}
+
+/// [`open_input`] for a dump of posts: a Parquet file becomes JSON lines of the columns
+/// `fields` and `kept` name.
+pub(crate) fn open_dump(
+    input: &str,
+    columns: Option<(&Fields, &[FieldPath])>,
+) -> Result<Input, Error> {
     let bytes = Arc::new(AtomicU64::new(0));
+    if let (Some((fields, kept)), false) = (columns, input == "-") {
+        if is_parquet(input) {
+            let file = File::open(input).map_err(|e| Error::io(input, e))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            let lines = parquet_lines(file, fields, kept)?;
+            return Ok((Box::new(lines), size, bytes));
+        }
+    }
     let (raw, size): (Box<dyn Read>, Option<u64>) = if input == "-" {
         (Box::new(std::io::stdin()), None)
     } else {

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use rumor_triage::{Error, InputFormat, OutputFiles, Scorer, Summary};
+use rumor_triage::{
+    is_parquet, Error, FieldPath, InputFormat, OutputFiles, ParquetOutput, Scorer, Summary,
+};
 
 use crate::args::{load_model, set_threads, FieldArgs};
-use crate::output::{open_input, progress_bar, write_json};
+use crate::output::{open_dump, progress_bar, write_json};
 
 /// Score a JSONL or CSV dump (plain, gzip or zstd): one output line per post.
 #[derive(clap::Args)]
@@ -25,7 +27,7 @@ pub(crate) struct Args {
     /// Model file (default: the shipped model).
     #[arg(long)]
     pub(crate) model: Option<PathBuf>,
-    /// Output file, or - for stdout.
+    /// Output file (JSON lines; Parquet for a name ending in .parquet), or - for stdout.
     #[arg(long, default_value = "-")]
     pub(crate) out: String,
     #[command(flatten)]
@@ -98,16 +100,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     } = args;
     set_threads(threads)?;
     let model = load_model(&model)?;
-    let (reader, size, bytes_read) = open_input(&input)?;
+    let paths = fields.fields()?;
+    let kept: Vec<FieldPath> = keep.iter().map(FieldPath::from).collect();
+    let parquet_in = input != "-" && is_parquet(&input);
+    let (reader, size, bytes_read) = open_dump(&input, Some((&paths, &kept)))?;
     let mut scorer = Scorer::new(&model)
         .format(match format.as_str() {
-            "csv" => InputFormat::Csv,
-            "jsonl" => InputFormat::Jsonl,
-            _ => InputFormat::from_path(&input),
+            "csv" if !parquet_in => InputFormat::Csv,
+            "auto" if !parquet_in => InputFormat::from_path(&input),
+            _ => InputFormat::Jsonl,
         })
-        .fields(fields.fields()?)
+        .fields(paths)
         .times(fields.times.parser()?)
-        .keep(&keep)
+        .keep(kept.iter().cloned())
         .max_line_bytes(max_line_bytes)
         .only_flagged(only_flagged)
         .campaigns(!no_campaigns)
@@ -137,7 +142,21 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
             bar.set_message(format!("{} posts, {rate:.0} posts/s", so_far.read));
         }
     };
-    let result = if out == "-" {
+    let result = if out.to_ascii_lowercase().ends_with(".parquet") {
+        if resume {
+            return Err(Error::Resume(
+                "Parquet output cannot be resumed (its footer is written at the end)".into(),
+            ));
+        }
+        score_to_parquet(
+            &scorer,
+            reader,
+            &out,
+            rejects.as_deref(),
+            &kept,
+            &mut on_chunk,
+        )?
+    } else if out == "-" {
         if resume {
             return Err(Error::Resume("--resume needs --out FILE".into()));
         }
@@ -197,4 +216,32 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Scores into a Parquet file, written as `OUT.partial` and renamed when complete; rejects
+/// go to their own JSON-lines file (`OUT.rejects.jsonl` unless --rejects names one).
+fn score_to_parquet(
+    scorer: &Scorer<'_>,
+    reader: impl std::io::BufRead,
+    out: &str,
+    rejects: Option<&std::path::Path>,
+    kept: &[FieldPath],
+    on_chunk: &mut dyn FnMut(&Summary),
+) -> Result<Summary, Error> {
+    let partial = format!("{out}.partial");
+    let file = File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+    let mut parquet = ParquetOutput::new(BufWriter::new(file), kept)?;
+    let rejects_path = rejects.map_or_else(
+        || PathBuf::from(format!("{out}.rejects.jsonl")),
+        PathBuf::from,
+    );
+    let mut rejects_file =
+        BufWriter::new(File::create(&rejects_path).map_err(|e| Error::io(&rejects_path, e))?);
+    let summary = scorer.score_to(reader, &mut parquet, Some(&mut rejects_file), on_chunk)?;
+    rejects_file
+        .flush()
+        .map_err(|e| Error::io(&rejects_path, e))?;
+    parquet.finish()?;
+    std::fs::rename(&partial, out).map_err(|e| Error::io(out, e))?;
+    Ok(summary)
 }
