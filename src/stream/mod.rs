@@ -486,3 +486,95 @@ pub struct Summary {
     #[serde(default)]
     pub resumed_after: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DUMP: &str = concat!(
+        "{\"id\":\"a\",\"text\":\"BREAKING: unconfirmed reports of a second gunman, share now!\"}\n",
+        "not json\n",
+        "{\"id\":\"b\",\"text\":\"Lunch with the team was great today\"}\n",
+        "\n",
+        "{\"id\":\"c\",\"body\":\"no text\"}\n",
+        "[1]\n",
+        "{\"id\":\"d\",\"text\":\"网传明天本市将发生七级地震，请大家转发\"}\n",
+        "{\"limit\":{\"track\":3}}\n",
+    );
+
+    fn run(scorer: &Scorer<'_>) -> (Summary, Vec<serde_json::Value>, Vec<u64>) {
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        let summary = scorer
+            .score_to(DUMP.as_bytes(), &mut out, None, &mut |s| seen.push(s.read))
+            .unwrap();
+        let lines = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (summary, lines, seen)
+    }
+
+    #[test]
+    fn the_summary_tallies_every_outcome_by_reason_kind_and_label() {
+        let model = Model::load_default().unwrap();
+        let (summary, lines, _) = run(&Scorer::new(&model));
+        assert_eq!(
+            (
+                summary.read,
+                summary.scored,
+                summary.rejected,
+                summary.skipped
+            ),
+            (8, 3, 3, 2)
+        );
+        let reasons: Vec<(&str, u64)> = summary
+            .rejected_by_reason
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(reasons, [("bad_json", 2), ("missing_text", 1)]);
+        let kinds: Vec<(&str, u64)> = summary
+            .skipped_by_kind
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(kinds, [("blank", 1), ("limit", 1)]);
+        let flagged = lines.iter().filter(|l| l["flagged"] == true).count() as u64;
+        assert_eq!(summary.flagged, flagged);
+        assert_eq!(summary.flagged_by_label.get("rumor"), Some(&flagged));
+        assert_eq!(flagged, 2, "{lines:?}");
+        assert_eq!(lines.len(), 6);
+    }
+
+    #[test]
+    fn explanations_go_on_flagged_lines_only_with_k_entries() {
+        let model = Model::load_default().unwrap();
+        let (_, lines, _) = run(&Scorer::new(&model).explain(3));
+        for line in lines.iter().filter(|l| l.get("error").is_none()) {
+            let explain = line.get("explain").and_then(|e| e.as_array());
+            if line["flagged"] == true {
+                let explain = explain.unwrap();
+                assert_eq!(explain.len(), 3, "{line}");
+                assert!(explain[0]["contribution"].as_f64().unwrap() > 0.0);
+            } else {
+                assert!(explain.is_none(), "{line}");
+            }
+        }
+        let (_, plain, _) = run(&Scorer::new(&model));
+        assert!(plain.iter().all(|l| l.get("explain").is_none()));
+    }
+
+    #[test]
+    fn progress_comes_after_each_chunk_of_the_chosen_size() {
+        let model = Model::load_default().unwrap();
+        let (summary, _, seen) = run(&Scorer::new(&model).chunk_lines(3));
+        assert_eq!(seen, [3, 6, 8]);
+        let expected = summary.read as f64 / summary.seconds;
+        assert!(
+            (summary.posts_per_second - expected).abs() <= 1e-6 * expected,
+            "{summary:?}"
+        );
+    }
+}

@@ -498,6 +498,22 @@ mod tests {
     }
 
     #[test]
+    fn each_character_that_needs_escaping_is_escaped_alone() {
+        // One at a time, so that no other character sends the string down the slow path.
+        let alone = (0u8..0x20).chain([b'"', b'\\', b' ', b'~']);
+        for byte in alone {
+            for s in [
+                format!("a{}b", char::from(byte)),
+                char::from(byte).to_string().repeat(3),
+            ] {
+                let mut out = String::new();
+                push_json_string(&mut out, &s);
+                assert_eq!(out, serde_json::to_string(&s).unwrap(), "{byte:#x}");
+            }
+        }
+    }
+
+    #[test]
     fn every_control_character_and_quote_is_escaped_as_serde_json_does() {
         let all: String = (0u32..0x80)
             .filter_map(char::from_u32)
