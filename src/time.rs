@@ -2,6 +2,8 @@
 //! Weibo `created_at` form, epoch seconds or milliseconds, or a format the user names; the
 //! day a post counts under is its instant's date in UTC or in a chosen zone.
 
+use std::fmt::Write as _;
+
 use jiff::civil::{Date, DateTime};
 use jiff::fmt::strtime::BrokenDownTime;
 use jiff::tz::TimeZone;
@@ -62,6 +64,17 @@ pub struct PostTime {
     pub timestamp: Timestamp,
     /// Its date in the parser's zone: the day the post counts under.
     pub date: Date,
+    /// The text was already the instant's RFC 3339 UTC form (`2018-10-10T20:19:24Z`), and
+    /// with the zone UTC its first ten bytes are the day: most dumps are written so, and
+    /// copying saves a fifth of the cost of a time (callgrind, benchmark dump).
+    canonical: Canonical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canonical {
+    No,
+    Utc,
+    UtcAndDay,
 }
 
 impl PostTime {
@@ -74,6 +87,38 @@ impl PostTime {
     pub fn day(&self) -> String {
         self.date.to_string()
     }
+
+    /// Appends [`PostTime::utc`] to `out`; `given` is the text this time was parsed from.
+    pub(crate) fn push_utc(&self, given: &str, out: &mut String) {
+        match self.canonical {
+            Canonical::Utc | Canonical::UtcAndDay => out.push_str(given),
+            Canonical::No => {
+                let _ = write!(out, "{}", self.timestamp);
+            }
+        }
+    }
+
+    /// Appends [`PostTime::day`] to `out`; `given` as for [`PostTime::push_utc`].
+    pub(crate) fn push_day(&self, given: &str, out: &mut String) {
+        match (self.canonical, given.get(..10)) {
+            (Canonical::UtcAndDay, Some(day)) => out.push_str(day),
+            _ => {
+                let _ = write!(out, "{}", self.date);
+            }
+        }
+    }
+}
+
+/// Whether `text`, which parsed as an instant, is printed by jiff exactly as it is:
+/// `YYYY-MM-DDTHH:MM:SSZ` with no fraction, and not a leap second (jiff reads `:60` as `:59`).
+fn is_canonical_utc(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 20
+        && b.get(4) == Some(&b'-')
+        && b.get(10) == Some(&b'T')
+        && b.get(19) == Some(&b'Z')
+        && b.get(17..19) != Some(b"60".as_slice())
+        && b.first().is_some_and(u8::is_ascii_digit)
 }
 
 impl TimeParser {
@@ -106,15 +151,22 @@ impl TimeParser {
     }
 
     /// The time `text` gives, or `None` when it is not one this parser reads.
-    pub fn parse(&self, text: &str) -> Option<PostTime> {
-        let text = text.trim();
+    pub fn parse(&self, given: &str) -> Option<PostTime> {
+        let text = given.trim();
         let timestamp = match &self.format {
             Some(format) => self.with_format(format, text),
             None => self.auto(text),
         }?;
+        // Copied only when `given` is the form itself, without surrounding spaces.
+        let canonical = match (is_canonical_utc(given), self.zone == TimeZone::UTC) {
+            (false, _) => Canonical::No,
+            (true, false) => Canonical::Utc,
+            (true, true) => Canonical::UtcAndDay,
+        };
         Some(PostTime {
             timestamp,
             date: self.zone.to_datetime(timestamp).date(),
+            canonical,
         })
     }
 
@@ -286,6 +338,40 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(utc(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_copied_canonical_form_is_what_jiff_prints() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut texts = vec![
+            "2016-12-31T23:59:60Z".to_owned(),
+            "2014-08-09T22:33:06Z".to_owned(),
+            "0001-01-01T00:00:00Z".to_owned(),
+            "9999-12-31T23:59:59Z".to_owned(),
+            "2014-08-09t22:33:06z".to_owned(),
+            "2014-08-09 22:33:06Z".to_owned(),
+            " 2014-08-09T22:33:06Z".to_owned(),
+            "2014-08-09T22:33:06Z\t".to_owned(),
+        ];
+        for _ in 0..2000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let second = (seed >> 11) as i64 % 253_402_300_799;
+            texts.push(jiff::Timestamp::from_second(second).unwrap().to_string());
+        }
+        for zone in ["UTC", "Asia/Shanghai"] {
+            let parser = TimeParser::default().zone(zone).unwrap();
+            for text in &texts {
+                let Some(t) = parser.parse(text) else {
+                    continue;
+                };
+                let (mut utc, mut day) = (String::new(), String::new());
+                t.push_utc(text, &mut utc);
+                t.push_day(text, &mut day);
+                assert_eq!((utc, day), (t.utc(), t.day()), "{text} in {zone}");
+            }
         }
     }
 

@@ -237,8 +237,10 @@ pub(crate) fn score_line(
         out.push_str(",\"time\":");
         push_json_string(&mut out, time);
     }
-    if let Some(parsed) = &parsed_time {
-        let _ = write!(out, ",\"time_utc\":\"{}\"", parsed.timestamp);
+    if let (Some(parsed), Some(given)) = (&parsed_time, &fields.time) {
+        out.push_str(",\"time_utc\":\"");
+        parsed.push_utc(given, &mut out);
+        out.push('"');
     }
     out.push('}');
     let line_end = out.len();
@@ -256,11 +258,9 @@ pub(crate) fn score_line(
         .as_ref()
         .and_then(|p| span(&mut out, &|o| o.push_str(p)));
     let time = match (&parsed_time, &fields.time) {
-        (Some(parsed), _) => span(&mut out, &|o| {
-            let _ = write!(o, "{}", parsed.date);
-        }),
+        (Some(parsed), Some(given)) => span(&mut out, &|o| parsed.push_day(given, o)),
         (None, Some(given)) => span(&mut out, &|o| o.push_str(given)),
-        (None, None) => None,
+        (_, None) => None,
     };
     let id = id_field
         .as_ref()

@@ -404,3 +404,76 @@ pub fn write_parquet_example(path: &std::path::Path) -> Result<(), Error> {
     writer.close().map_err(parquet)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::StringArray;
+
+    /// A file of `rows` posts in row groups of 10,000, each text 100 bytes.
+    fn write_rows(path: &std::path::Path, rows: usize) {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(10_000))
+            .build();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("wide", DataType::Utf8, false),
+        ]));
+        let file = File::create(path).unwrap();
+        let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).unwrap();
+        for start in (0..rows).step_by(5_000) {
+            let n = 5_000.min(rows - start);
+            let texts: Vec<String> = (start..start + n).map(|i| format!("{i:0>100}")).collect();
+            let wide: Vec<String> = (0..n).map(|_| "w".repeat(1_000)).collect();
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from(texts)) as ArrayRef,
+                    Arc::new(StringArray::from(wide)) as ArrayRef,
+                ],
+            )
+            .unwrap();
+            writer.write(&batch).unwrap();
+        }
+        writer.close().unwrap();
+    }
+
+    #[test]
+    fn rows_come_one_batch_at_a_time_with_only_the_named_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.parquet");
+        write_rows(&path, 35_000);
+        let file = File::open(&path).unwrap();
+        let mut lines = parquet_lines(file, &Fields::default(), &[]).unwrap();
+        let (mut rows, mut largest) = (0usize, 0usize);
+        loop {
+            let available = lines.fill_buf().unwrap();
+            if available.is_empty() {
+                break;
+            }
+            let n = available.len();
+            rows += available.iter().filter(|&&b| b == b'\n').count();
+            largest = largest.max(lines.buffer.len());
+            lines.consume(n);
+        }
+        assert_eq!(rows, 35_000);
+        // One batch of 4,096 rows of `{"text":"<100 digits>"}`: the 1,000-byte column that
+        // no field names is never read, and no more than one batch is held.
+        assert_eq!(largest, BATCH_ROWS * (r#"{"text":""}"#.len() + 100 + 1));
+    }
+
+    #[test]
+    fn a_file_without_the_text_column_names_the_columns_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.parquet");
+        write_rows(&path, 10);
+        let fields = Fields::default().text("body,title");
+        let err = parquet_lines(File::open(&path).unwrap(), &fields, &[])
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, Error::MissingColumn { columns, .. } if columns == &["text", "wide"]),
+            "{err}"
+        );
+    }
+}
