@@ -22,6 +22,16 @@ fn seed(name: &str) -> PathBuf {
     common::repo_root().join("seeds").join(name)
 }
 
+/// `rumor-triage score seeds/NAME ARGS…`, run to its end.
+fn score_seed(name: &str, args: &[&str]) -> Output {
+    bin()
+        .arg("score")
+        .arg(seed(name))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn expected() -> Value {
     let text = std::fs::read_to_string(seed("expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -236,20 +246,18 @@ fn the_parquet_sample_gives_the_hand_checked_counts() {
 fn parquet_output_holds_every_scored_post_and_rejects_go_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scored.parquet");
-    let run = bin()
-        .arg("score")
-        .arg(seed("twitter-v1.jsonl"))
-        .args([
+    let run = score_seed(
+        "twitter-v1.jsonl",
+        &[
             "--preset",
             "twitter-v1",
             "--keep",
             "user.screen_name,user",
             "--quiet",
             "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(
         run.status.code(),
         Some(1),
@@ -298,18 +306,16 @@ fn parquet_output_holds_every_scored_post_and_rejects_go_beside_it() {
 
 #[test]
 fn kept_fields_carry_the_records_own_json() {
-    let run = bin()
-        .arg("score")
-        .arg(seed("weibo.jsonl"))
-        .args([
+    let run = score_seed(
+        "weibo.jsonl",
+        &[
             "--preset",
             "weibo",
             "--keep",
             "text,user.screen_name,longText",
             "--quiet",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let lines = common::json_lines(&run.stdout);
     assert_eq!(lines[0]["kept"]["user.screen_name"], "城市观察");
     assert_eq!(
@@ -326,17 +332,15 @@ fn kept_fields_carry_the_records_own_json() {
 
 #[test]
 fn a_misnamed_field_warns_with_the_fields_the_records_have() {
-    let run = bin()
-        .arg("score")
-        .arg(seed("twitter-v1.jsonl"))
-        .args([
+    let run = score_seed(
+        "twitter-v1.jsonl",
+        &[
             "--text-field",
             "extended_tweet.full_text,full_text,text",
             "--account-field",
             "screen_name",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         stderr.contains("warning: no account field \"screen_name\" in the first 6 scored records; they have the fields: created_at, extended_tweet, id, id_str, text, truncated, user"),
@@ -347,12 +351,7 @@ fn a_misnamed_field_warns_with_the_fields_the_records_have() {
 
 #[test]
 fn too_many_rejects_stop_the_run_with_the_fields_the_records_have() {
-    let run = bin()
-        .arg("score")
-        .arg(seed("twitter-v2.jsonl"))
-        .args(["--max-reject-rate", "0.4", "--quiet"])
-        .output()
-        .unwrap();
+    let run = score_seed("twitter-v2.jsonl", &["--max-reject-rate", "0.4", "--quiet"]);
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -364,29 +363,23 @@ fn too_many_rejects_stop_the_run_with_the_fields_the_records_have() {
         "{stderr}"
     );
     // Under the limit the run goes on.
-    let run = bin()
-        .arg("score")
-        .arg(seed("twitter-v1.jsonl"))
-        .args([
+    let run = score_seed(
+        "twitter-v1.jsonl",
+        &[
             "--preset",
             "twitter-v1",
             "--max-reject-rate",
             "0.2",
             "--quiet",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(
         run.status.code(),
         Some(1),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let bad = bin()
-        .args(["score", "--max-reject-rate", "1.5"])
-        .arg(seed("weibo.jsonl"))
-        .output()
-        .unwrap();
+    let bad = score_seed("weibo.jsonl", &["--max-reject-rate", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("max-reject-rate"));
 }
