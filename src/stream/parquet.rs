@@ -23,12 +23,15 @@ use crate::error::Error;
 /// Rows decoded per batch: about a megabyte of JSON lines for typical posts.
 const BATCH_ROWS: usize = 4096;
 
-/// Whether `file` starts with the Parquet magic `PAR1` (the file position is kept).
+/// Whether `path` is a regular file that starts with the Parquet magic `PAR1`. A pipe or
+/// other special file is never looked into, since reading its first bytes would lose them.
 pub fn is_parquet(path: impl AsRef<std::path::Path>) -> bool {
+    let path = path.as_ref();
     let mut head = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
         && &head == b"PAR1"
 }
 

@@ -513,3 +513,37 @@ fn eval_chrono_orders_by_parsed_time_and_refuses_an_unparsed_one() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_dump_read_from_a_named_pipe_loses_no_bytes_to_format_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("posts.pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let posts = std::fs::read(seed("weibo.jsonl")).unwrap();
+            std::fs::write(&fifo, posts).unwrap();
+        })
+    };
+    let run = bin()
+        .arg("score")
+        .arg(&fifo)
+        .args(["--preset", "weibo", "--quiet"])
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let lines = common::json_lines(&run.stdout);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["id"], "3581830525474048");
+}
