@@ -567,6 +567,44 @@ mod tests {
     }
 
     #[test]
+    fn the_first_chunk_warns_of_absent_fields_and_stops_on_too_many_rejects() {
+        let model = Model::load_default().unwrap();
+        let (summary, _, _) = run(&Scorer::new(&model).chunk_lines(2));
+        let named: Vec<&str> = summary
+            .warnings
+            .iter()
+            .filter_map(|w| w.split('"').nth(1))
+            .collect();
+        assert_eq!(
+            named,
+            ["account", "platform", "time"],
+            "{:?}",
+            summary.warnings
+        );
+        assert!(summary.warnings[0].ends_with("they have the fields: id, text"));
+        // Half of the first chunk is rejected: the run stops before its progress is reported.
+        let mut seen = Vec::new();
+        let stopped = Scorer::new(&model)
+            .chunk_lines(2)
+            .max_reject_rate(0.4)
+            .score_to(DUMP.as_bytes(), &mut Vec::new(), None, &mut |s| {
+                seen.push(s.read)
+            });
+        assert!(
+            matches!(
+                stopped,
+                Err(Error::TooManyRejects {
+                    rejected: 1,
+                    read: 2,
+                    ..
+                })
+            ),
+            "{stopped:?}"
+        );
+        assert!(seen.is_empty());
+    }
+
+    #[test]
     fn progress_comes_after_each_chunk_of_the_chosen_size() {
         let model = Model::load_default().unwrap();
         let (summary, _, seen) = run(&Scorer::new(&model).chunk_lines(3));
