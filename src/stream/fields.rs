@@ -203,6 +203,14 @@ impl Default for Fields {
 }
 
 /// Record shapes that [`Fields::preset`] knows; `docs/cli.md` lists the paths of each.
+///
+/// ```
+/// use rumor_triage::{Fields, Preset};
+/// let weibo = Fields::preset("weibo".parse::<Preset>()?);
+/// assert_eq!(weibo.account.as_str(), "user.id,user.idstr");
+/// assert!("myspace".parse::<Preset>().is_err());
+/// # Ok::<(), rumor_triage::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Preset {

@@ -192,6 +192,19 @@ impl<'m> Scorer<'m> {
     /// Stop with [`Error::TooManyRejects`] when more than this share of the records read
     /// are rejected, checked after the first chunk and at the end (default: never). A
     /// misnamed field then stops a batch job at once.
+    ///
+    /// ```
+    /// use rumor_triage::{Error, Fields, Model, Scorer, TimeParser};
+    /// let model = Model::load_default()?;
+    /// let dump = r#"{"data":{"text":"Is it true?","created_at":"2022-03-09T23:30:00Z"}}"#;
+    /// let misnamed = Scorer::new(&model).max_reject_rate(0.05).score(dump.as_bytes(), &mut Vec::new());
+    /// assert!(matches!(misnamed, Err(Error::TooManyRejects { rejected: 1, .. })));
+    /// let shanghai = TimeParser::default().zone("Asia/Shanghai")?;
+    /// let fields = Fields::default().text("data.text").time("data.created_at");
+    /// let summary = Scorer::new(&model).fields(fields).times(shanghai).score(dump.as_bytes(), &mut Vec::new())?;
+    /// assert!(summary.counts.days.contains_key("2022-03-10"));
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
     pub fn max_reject_rate(mut self, share: f64) -> Self {
         self.options.max_reject_rate = Some(share);
         self
