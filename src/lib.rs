@@ -93,7 +93,7 @@ pub use stream::{
     FieldPath, Fields, InputFormat, OutputFiles, Preset, RejectReason, Scorer, Summary,
 };
 #[cfg(feature = "parquet")]
-pub use stream::{is_parquet, parquet_lines, write_parquet_example, ParquetLines, ParquetOutput};
+pub use stream::{is_parquet, parquet_lines, ParquetLines, ParquetOutput};
 pub use text::CustomTokenizer;
 pub use time::{PostTime, TimeParser};
 

@@ -66,7 +66,7 @@ pub struct PostTime {
     pub date: Date,
     /// The text was already the instant's RFC 3339 UTC form (`2018-10-10T20:19:24Z`), and
     /// with the zone UTC its first ten bytes are the day: most dumps are written so, and
-    /// copying saves a fifth of the cost of a time (callgrind, benchmark dump).
+    /// copying it costs less than printing it again.
     canonical: Canonical,
 }
 

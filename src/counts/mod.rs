@@ -304,8 +304,7 @@ impl CountsBuilder {
         platform: Option<&str>,
         time: Option<&str>,
     ) {
-        let parsed = time.map(|t| (t, self.times.parse(t)));
-        let day = parsed.as_ref().map(|(t, p)| (*t, p.map(|p| p.day())));
+        let day = time.map(|t| (t, self.times.parse(t).map(|p| p.day())));
         let day = match &day {
             None => PostDay::Missing,
             Some((_, Some(day))) => PostDay::Day(day),

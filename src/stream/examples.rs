@@ -102,13 +102,9 @@ fn read_file(
     let name = path.display().to_string();
     #[cfg(feature = "parquet")]
     if super::parquet::is_parquet(path) {
-        let mut fields = fields.clone();
-        if let Some(key) = key {
-            // The grouping or time key is read like the time field.
-            fields.time = key.into();
-        }
-        let lines = super::parquet::parquet_lines(file, &fields, &[])?;
-        return read_from(lines, &name, InputFormat::Jsonl, &fields, key);
+        let key_column: Vec<FieldPath> = key.map(FieldPath::from).into_iter().collect();
+        let lines = super::parquet::parquet_lines(file, fields, &key_column)?;
+        return read_from(lines, &name, InputFormat::Jsonl, fields, key);
     }
     let reader = open_reader(std::io::BufReader::with_capacity(1 << 16, file))?;
     let format = InputFormat::from_path(&name);

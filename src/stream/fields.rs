@@ -279,8 +279,8 @@ pub(crate) struct Picker {
 }
 
 /// One level of the path tree. The children are a short list searched in order: a record's
-/// keys are compared with a handful of names, which costs less than an ordered map's
-/// lookups (measured with callgrind on the benchmark dump).
+/// keys are compared with a handful of names (part of the change that cut the reader's
+/// cost, benches/runs/2026-12-07/input-layer.md).
 #[derive(Debug, Clone, Default)]
 struct Node {
     children: Vec<(String, Node)>,

@@ -32,7 +32,7 @@ pub use input::InputFormat;
 use input::{scoring_picker, Chunk, Line, Raw, Source};
 use output::{score_line, Job, Outcome, Sink};
 #[cfg(feature = "parquet")]
-pub use parquet::{is_parquet, parquet_lines, write_parquet_example, ParquetLines, ParquetOutput};
+pub use parquet::{is_parquet, parquet_lines, ParquetLines, ParquetOutput};
 use resume::Resume;
 pub use resume::{counts_from_scored, OutputFiles};
 

@@ -354,7 +354,10 @@ impl Sink<'_, '_, '_, '_> {
                     let campaign = signature.and_then(|s| self.counts.campaign_of(line_no, &s));
                     if let Some(campaign) = campaign {
                         let id = id.unwrap_or_default();
-                        let day = if time_parsed { time.unwrap_or("") } else { "" };
+                        let day = match day {
+                            PostDay::Day(day) => day,
+                            PostDay::Missing | PostDay::Unparsed(_) => "",
+                        };
                         self.counts.add_to_campaign_on(campaign, id, account, day);
                         let (head, tail) = line.split_at_checked(campaign_at).unwrap_or((line, ""));
                         self.output.write_all(head.as_bytes())?;

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::fields::{FieldPath, Fields};
 use crate::error::Error;
 
-/// Rows decoded per batch: about a megabyte of JSON lines for typical posts.
+/// Rows decoded per batch, as many as the scorer's chunks hold.
 const BATCH_ROWS: usize = 4096;
 
 /// Whether `path` is a regular file that starts with the Parquet magic `PAR1`. A pipe or
@@ -46,7 +46,23 @@ pub fn is_parquet(path: impl AsRef<std::path::Path>) -> bool {
 /// use rumor_triage::{parquet_lines, Fields};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("posts.parquet");
-/// # rumor_triage::write_parquet_example(&path)?;
+/// # // Two posts with a nested `user` struct and a column no field names.
+/// # use std::sync::Arc;
+/// # use arrow_array::{ArrayRef, RecordBatch, StringArray, StructArray};
+/// # let strings = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+/// # let user = StructArray::from(vec![(
+/// #     Arc::new(arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, true)),
+/// #     strings(vec!["a", "b"]),
+/// # )]);
+/// # let batch = RecordBatch::try_from_iter([
+/// #     ("id", strings(vec!["p1", "p2"])),
+/// #     ("text", strings(vec!["Is it true?", "Lunch"])),
+/// #     ("user", Arc::new(user) as ArrayRef),
+/// #     ("unused", strings(vec!["x", "y"])),
+/// # ]).unwrap();
+/// # let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path)?, batch.schema(), None).unwrap();
+/// # writer.write(&batch).unwrap();
+/// # writer.close().unwrap();
 /// let fields = Fields::default().account("user.name");
 /// let lines: Vec<String> = parquet_lines(std::fs::File::open(&path)?, &fields, &[])?
 ///     .lines()
@@ -381,31 +397,6 @@ impl<W: Write + Send> Write for ParquetOutput<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Writes the small Parquet file the rustdoc examples read: two posts with a nested
-/// `user` struct and a column no field names.
-#[doc(hidden)]
-pub fn write_parquet_example(path: &std::path::Path) -> Result<(), Error> {
-    use arrow_array::{StringArray, StructArray};
-    let parquet = |e: parquet::errors::ParquetError| Error::input(format!("Parquet: {e}"));
-    let user = StructArray::from(vec![(
-        Arc::new(Field::new("name", DataType::Utf8, true)),
-        Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
-    )]);
-    let strings = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
-    let batch = RecordBatch::try_from_iter([
-        ("id", strings(vec!["p1", "p2"])),
-        ("text", strings(vec!["Is it true?", "Lunch"])),
-        ("user", Arc::new(user) as ArrayRef),
-        ("unused", strings(vec!["x", "y"])),
-    ])
-    .map_err(|e| Error::input(e.to_string()))?;
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(parquet)?;
-    writer.write(&batch).map_err(parquet)?;
-    writer.close().map_err(parquet)?;
-    Ok(())
 }
 
 #[cfg(test)]

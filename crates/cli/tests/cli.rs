@@ -252,15 +252,7 @@ fn one_and_two_threads_give_the_same_output() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("six.jsonl");
     std::fs::write(&input, pheme.repeat(6)).unwrap();
-    let texts: Vec<String> = pheme
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let texts = common::texts(&data.join("pheme/test.jsonl"));
     let run = |threads: &str| {
         let out = bin()
             .arg("score")
@@ -614,16 +606,7 @@ fn only_flagged_writes_exactly_the_flagged_lines() {
 #[test]
 fn explain_k_on_score_lines_is_model_explain() {
     let model = rumor_triage::Model::load_default().unwrap();
-    let texts: Vec<String> = std::fs::read_to_string(seeds())
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let texts = common::texts(&seeds());
     let (code, got) = score_seeds(&["--explain", "3"]);
     assert_eq!(code, Some(0));
     let mut explained = 0;
