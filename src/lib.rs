@@ -78,6 +78,7 @@ mod test_data;
 
 pub use counts::{
     AccountCount, CampaignCount, CampaignOptions, CleanupCounts, CountsBuilder, GroupCount,
+    HeldOutRates, Prevalence, ProbabilityHistogram,
 };
 pub use error::Error;
 pub use features::{FeatureConfig, Signature, SparseRow};

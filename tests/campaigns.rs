@@ -139,7 +139,7 @@ fn scored_output_rebuilds_the_campaigns_of_the_run() {
     let model = Model::load_default().unwrap();
     let (_, out, summary) = stream_weibo_train_twice(&model, &dir);
     let (rebuilt, skipped) =
-        rumor_triage::counts_from_scored(&out[..], 20, &Default::default()).unwrap();
+        rumor_triage::counts_from_scored(&out[..], 20, &Default::default(), Some(&model)).unwrap();
     assert_eq!(skipped, 0);
     assert_eq!(summary.counts, rebuilt);
     assert!(summary.counts.campaigns > 0);

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BinaryHeap};
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod campaigns;
+mod prevalence;
 
 use crate::features::Signature;
 use crate::time::TimeParser;
+use crate::Model;
 use campaigns::Campaigns;
 pub use campaigns::{CampaignCount, CampaignOptions};
+pub use prevalence::{HeldOutRates, Prevalence, ProbabilityHistogram};
 
 /// Totals for one group (a platform or a day).
 ///
@@ -49,13 +52,21 @@ pub struct AccountCount {
 /// let empty = rumor_triage::CountsBuilder::new(5).finish();
 /// assert_eq!((empty.total, empty.flagged), (0, 0));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CleanupCounts {
     /// Posts counted.
     pub total: u64,
     /// Posts flagged for review.
     pub flagged: u64,
+    /// Posts with too little text to flag (`insufficient_text`; counted in `total`).
+    #[serde(default)]
+    pub insufficient_text: u64,
+    /// How many posts are rumors, estimated from the probabilities (not the flagged
+    /// count, which is biased when the dump's rumor share is not the training data's).
+    /// None without the model's training share ([`CountsBuilder::prevalence_of`]).
+    #[serde(default)]
+    pub prevalence: Option<Prevalence>,
     /// Posts per decided label.
     pub labels: BTreeMap<String, u64>,
     /// Flagged posts per decided label.
@@ -120,6 +131,10 @@ pub struct CountsBuilder {
     campaigns: Campaigns,
     /// Flagged posts tallied in a campaign.
     grouped: u64,
+    /// The flag probabilities seen, for the prevalence estimate.
+    histogram: ProbabilityHistogram,
+    /// The model's training share of the flagged labels and held-out `(tpr, fpr)`.
+    prior: Option<(f64, Option<HeldOutRates>)>,
 }
 
 /// Flagged and total posts per account, compact on purpose: on a dump with millions of
@@ -265,7 +280,41 @@ impl CountsBuilder {
             accounts: AccountTable::default(),
             campaigns: Campaigns::new(options),
             grouped: 0,
+            histogram: ProbabilityHistogram::default(),
+            prior: None,
         }
+    }
+
+    /// Estimate the prevalence ([`CleanupCounts::prevalence`]) with `model`'s training
+    /// share of the flagged labels and its held-out rates: the model that gave the
+    /// probabilities passed to [`CountsBuilder::add_probability`].
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let mut b = rumor_triage::CountsBuilder::new(5).prevalence_of(&model);
+    /// for text in ["Unconfirmed: gunman still inside the mall?", "Lunch with the team was great"] {
+    ///     let s = model.score(text).unwrap();
+    ///     b.add(&s.label, s.flagged, None, None, None);
+    ///     b.add_probability(s.probability, s.flagged, s.insufficient_text);
+    /// }
+    /// let share = b.finish().prevalence.unwrap().share;
+    /// assert!((0.0..=1.0).contains(&share));
+    /// ```
+    pub fn prevalence_of(mut self, model: &Model) -> Self {
+        let rates = model.held_out_rates().map(|(tpr, fpr)| HeldOutRates {
+            tpr,
+            fpr,
+            threshold: model.threshold(),
+        });
+        self.prior = Some((model.training_share(), rates));
+        self
+    }
+
+    /// Counts one post's flag probability for the prevalence estimate, whether it was
+    /// flagged, and whether it had too little text to flag.
+    pub fn add_probability(&mut self, probability: f32, flagged: bool, insufficient_text: bool) {
+        self.histogram.add_post(probability, flagged);
+        self.counts.insufficient_text += u64::from(insufficient_text);
     }
 
     /// Parse times with `parser` (its zone decides the days; default UTC and every form
@@ -463,6 +512,9 @@ impl CountsBuilder {
         self.counts.campaign_posts = campaign_posts;
         self.counts.top_campaigns = top_campaigns;
         self.counts.ungrouped_posts = self.counts.flagged.saturating_sub(self.grouped);
+        self.counts.prevalence = self.prior.and_then(|(share, rates)| {
+            Prevalence::estimate(&self.histogram, share, rates, prevalence::BOOTSTRAP_SEED)
+        });
         self.counts.top_accounts = kept
             .into_sorted_vec()
             .into_iter()

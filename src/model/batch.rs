@@ -107,7 +107,7 @@ impl Model {
                     .map(|_| *ws.signature())
             })
             .collect();
-        let mut builder = CountsBuilder::new(top);
+        let mut builder = CountsBuilder::new(top).prevalence_of(self);
         for (line, (l, signature)) in (1u64..).zip(labeled.iter().zip(&signatures)) {
             let (account, time) = (l.post.account.as_deref(), l.post.time.as_deref());
             builder.add(
@@ -117,6 +117,8 @@ impl Model {
                 l.post.platform.as_deref(),
                 time,
             );
+            let score = &l.score;
+            builder.add_probability(score.probability, score.flagged, score.insufficient_text);
             if let Some(campaign) = signature.and_then(|s| builder.campaign_of(line, &s)) {
                 builder.add_to_campaign(campaign, &l.post.id, account, time);
             }

@@ -31,14 +31,18 @@ use crate::text::{self, TokenizerBackend};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"RUMORTRG";
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+/// The oldest format version this build still reads: version 3 is version 4 without
+/// [`FeatureConfig::norm_smoothing`] and [`FeatureConfig::min_content_tokens`], which it
+/// reads as 0 (what version 3 did).
+const OLDEST_READ_VERSION: u32 = 3;
 const HEADER_LEN: usize = 52;
 
 #[derive(Clone, Serialize, Deserialize)]
-struct Payload {
+struct Payload<Features = FeatureConfig, Rates = Option<(f32, f32)>> {
     tokenizer_json: String,
     builtin_tokenizer: bool,
-    features: FeatureConfig,
+    features: Features,
     n_docs: u64,
     df_indices: Vec<u32>,
     df_values: Vec<u32>,
@@ -51,6 +55,56 @@ struct Payload {
     calibration: Calibration,
     threshold: f32,
     metadata: TrainingMetadata,
+    /// `Option<(tpr, fpr)>`; `()` (no bytes) in format version 3.
+    held_out_rates: Rates,
+}
+
+/// [`FeatureConfig`] as format version 3 stored it.
+#[derive(Clone, Serialize, Deserialize)]
+struct FeatureConfigV3 {
+    hash_bits: u8,
+    seed: u64,
+    word_ngrams: u8,
+    cjk_ngrams: u8,
+    sublinear_tf: bool,
+    collapse_repeated_punctuation: bool,
+    subword_min: u8,
+    subword_max: u8,
+}
+
+impl Payload<FeatureConfigV3, ()> {
+    fn upgrade(self) -> Payload {
+        let f = self.features;
+        let mut features = FeatureConfig::default()
+            .hash_bits(f.hash_bits)
+            .word_ngrams(f.word_ngrams)
+            .cjk_ngrams(f.cjk_ngrams)
+            .subwords(f.subword_min, f.subword_max)
+            .norm_smoothing(0.0)
+            .min_content_tokens(0);
+        features.seed = f.seed;
+        features.sublinear_tf = f.sublinear_tf;
+        features.collapse_repeated_punctuation = f.collapse_repeated_punctuation;
+        features.unseen_in_norm = true;
+        Payload {
+            tokenizer_json: self.tokenizer_json,
+            builtin_tokenizer: self.builtin_tokenizer,
+            features,
+            n_docs: self.n_docs,
+            df_indices: self.df_indices,
+            df_values: self.df_values,
+            labels: self.labels,
+            positive: self.positive,
+            outputs: self.outputs,
+            weight_indices: self.weight_indices,
+            weight_values: self.weight_values,
+            bias: self.bias,
+            calibration: self.calibration,
+            threshold: self.threshold,
+            metadata: self.metadata,
+            held_out_rates: None,
+        }
+    }
 }
 
 /// The file's bytes for `payload`: the header, then the payload.
@@ -114,6 +168,7 @@ impl Model {
             calibration: self.calibration,
             threshold: self.threshold,
             metadata: self.metadata.clone(),
+            held_out_rates: self.held_out_rates,
         };
         encode(&payload)
     }
@@ -167,10 +222,10 @@ impl Model {
                 supported: FORMAT_VERSION,
             });
         }
-        if version < FORMAT_VERSION {
+        if version < OLDEST_READ_VERSION {
             return Err(Error::RetiredVersion {
                 found: version,
-                supported: FORMAT_VERSION,
+                supported: OLDEST_READ_VERSION,
             });
         }
         let header = bytes.get(..HEADER_LEN).ok_or(Error::Truncated {
@@ -192,8 +247,15 @@ impl Model {
         if Sha256::digest(body).as_slice() != checksum {
             return Err(Error::ChecksumMismatch);
         }
-        let payload: Payload = postcard::from_bytes(body)
-            .map_err(|e| Error::CorruptModel(format!("payload does not decode: {e}")))?;
+        let undecodable =
+            |e: postcard::Error| Error::CorruptModel(format!("payload does not decode: {e}"));
+        let payload: Payload = if version == 3 {
+            postcard::from_bytes::<Payload<FeatureConfigV3, ()>>(body)
+                .map_err(undecodable)?
+                .upgrade()
+        } else {
+            postcard::from_bytes(body).map_err(undecodable)?
+        };
         Self::from_payload(payload)
     }
 
@@ -238,6 +300,11 @@ impl Model {
             Calibration::Temperature { t } if t.is_finite() && t > 0.0 && outputs > 1 => {}
             _ => return Err(bad("calibration does not fit the model")),
         }
+        if let Some((tpr, fpr)) = p.held_out_rates {
+            if !((0.0..=1.0).contains(&tpr) && (0.0..=1.0).contains(&fpr)) {
+                return Err(bad("held-out rates outside [0, 1]"));
+            }
+        }
         if !(0.0..=1.0).contains(&p.threshold) {
             return Err(bad("threshold outside [0, 1]"));
         }
@@ -271,10 +338,16 @@ impl Model {
             bias: Array1::from_vec(p.bias),
             iterations: p.metadata.iterations as usize,
         };
-        // Every bucket gets the idf of a never-seen one, then the seen ones theirs; the values
+        // Every bucket gets the idf of a never-seen one (0 when unseen n-grams stay out of
+        // the norm), then the seen ones theirs; the values
         // are those of `Idf::from_document_frequencies`, bit for bit.
         let never_seen = Idf::from_document_frequencies(&[0], p.n_docs as usize).get(0);
-        let mut scoring_table = scoring_table(&linear.weights, |_| never_seen);
+        let unseen_idf = if p.features.unseen_in_norm {
+            never_seen
+        } else {
+            0.0
+        };
+        let mut scoring_table = scoring_table(&linear.weights, |_| unseen_idf);
         let seen_df: Vec<u32> = df.iter().map(|&(_, d)| d).collect();
         let seen_idf = Idf::from_document_frequencies(&seen_df, p.n_docs as usize);
         let stride = outputs + 1;
@@ -286,6 +359,8 @@ impl Model {
         Ok(Self {
             scoring_table,
             sublinear_tf: sublinear_tf_table(),
+            non_content: features::non_content_hashes(p.features.seed),
+            held_out_rates: p.held_out_rates,
             tokenizer: backend,
             tokenizer_json: p.tokenizer_json,
             features: p.features,
@@ -337,6 +412,68 @@ pub(crate) static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/default.rt
 mod tests {
     use super::*;
 
+    /// A version-3 file of the shipped model's payload: what `rumor-triage` 0.1 wrote.
+    fn version_3_bytes() -> Vec<u8> {
+        let p = shipped_payload();
+        let f = &p.features;
+        let old = Payload::<FeatureConfigV3, ()> {
+            tokenizer_json: p.tokenizer_json.clone(),
+            builtin_tokenizer: p.builtin_tokenizer,
+            features: FeatureConfigV3 {
+                hash_bits: f.hash_bits,
+                seed: f.seed,
+                word_ngrams: f.word_ngrams,
+                cjk_ngrams: f.cjk_ngrams,
+                sublinear_tf: f.sublinear_tf,
+                collapse_repeated_punctuation: f.collapse_repeated_punctuation,
+                subword_min: f.subword_min,
+                subword_max: f.subword_max,
+            },
+            n_docs: p.n_docs,
+            df_indices: p.df_indices.clone(),
+            df_values: p.df_values.clone(),
+            labels: p.labels.clone(),
+            positive: p.positive.clone(),
+            outputs: p.outputs,
+            weight_indices: p.weight_indices.clone(),
+            weight_values: p.weight_values.clone(),
+            bias: p.bias.clone(),
+            calibration: p.calibration,
+            threshold: p.threshold,
+            metadata: p.metadata.clone(),
+            held_out_rates: (),
+        };
+        let body = postcard::to_stdvec(&old).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&Sha256::digest(&body));
+        bytes.extend_from_slice(&body);
+        bytes
+    }
+
+    #[test]
+    fn a_version_3_model_loads_with_the_settings_version_3_had() {
+        let model = Model::from_bytes(&version_3_bytes()).unwrap();
+        let features = model.feature_config();
+        assert_eq!(features.norm_smoothing, 0.0);
+        assert_eq!(features.min_content_tokens, 0);
+        assert!(features.unseen_in_norm);
+        assert_eq!(model.held_out_rates(), None);
+        // No content rule: one punctuation mark is scored on its one n-gram.
+        let question = model.score("?").unwrap();
+        assert!(!question.insufficient_text);
+        let shipped = Model::load_default().unwrap();
+        assert_ne!(
+            question.probability,
+            shipped.score("?").unwrap().probability
+        );
+        // Saving writes the current version, which loads back to the same model.
+        let again = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+        assert_eq!(again.to_bytes().unwrap(), model.to_bytes().unwrap());
+        assert_eq!(again.score("?").unwrap(), question);
+    }
+
     /// The shipped model's bytes: the SHA-256 the model card gives, a header that describes
     /// them, and the scores the README's examples rely on. A change that alters them is a
     /// change of what the shipped model is (models/README.md says how to regenerate it).
@@ -348,11 +485,11 @@ mod tests {
             .collect();
         assert_eq!(
             hex,
-            "2be77c76c9a96c5142bd5071f03cd3de7543a008d2d8ad6251cbf46ac4dc3009"
+            "491900a34e1dd3105277dbe6d8f9fe71868deb7aa214056b224a220d22f70e0a"
         );
         assert_eq!(&DEFAULT_MODEL[..8], MAGIC);
         assert_eq!(DEFAULT_MODEL[8..12], FORMAT_VERSION.to_le_bytes());
-        assert_eq!(FORMAT_VERSION, 3);
+        assert_eq!(FORMAT_VERSION, 4);
         let length = u64::from_le_bytes(DEFAULT_MODEL[12..20].try_into().unwrap());
         assert_eq!(length, (DEFAULT_MODEL.len() - HEADER_LEN) as u64);
         assert_eq!(
@@ -375,16 +512,16 @@ mod tests {
             .unwrap();
         assert_eq!(why.features, 64);
         for (got, want) in [
-            (why.margin, 6.3732),
-            (why.bias, -1.5672),
-            (why.score.probability, 0.9974),
-            (why.top[0].contribution, 0.4476),
+            (why.margin, 5.9743),
+            (why.bias, -1.1184),
+            (why.score.probability, 0.9970),
+            (why.top[0].contribution, 0.4044),
         ] {
             assert!((got - want).abs() < 5e-5, "{got} against {want}");
         }
         // The model card's threshold, to its four decimals.
         assert!(
-            (model.threshold() - 0.4772).abs() < 5e-5,
+            (model.threshold() - 0.4938).abs() < 5e-5,
             "{}",
             model.threshold()
         );
@@ -524,10 +661,10 @@ mod tests {
             Err(Error::UnsupportedVersion { found: 0, .. })
         ));
         assert!(matches!(
-            with(8, &4u32.to_le_bytes()),
+            with(8, &5u32.to_le_bytes()),
             Err(Error::UnsupportedVersion {
-                found: 4,
-                supported: 3
+                found: 5,
+                supported: 4
             })
         ));
         assert!(matches!(
@@ -536,6 +673,12 @@ mod tests {
                 found: 2,
                 supported: 3
             })
+        ));
+        // Version 3 is still read: the same payload bytes, decoded as version 3, fail on
+        // their extra bytes rather than being taken for something else.
+        assert!(matches!(
+            with(8, &3u32.to_le_bytes()),
+            Err(Error::CorruptModel(_))
         ));
         let length = (good.len() - HEADER_LEN) as u64;
         assert!(matches!(

@@ -59,6 +59,11 @@ pub struct Model {
     /// `1 + ln(count)` for the counts below its length, so that a repeated n-gram costs a
     /// look-up instead of a logarithm (the values are the same bits).
     sublinear_tf: [f32; 32],
+    /// [`features::non_content_hashes`] under the model's hash seed.
+    non_content: [u64; 4],
+    /// True and false positive rates of the flag at the threshold on the held-out folds
+    /// (None for a model of format version 3).
+    held_out_rates: Option<(f32, f32)>,
 }
 
 /// The sublinear term frequency `1 + ln(count)` of the small counts (index 0 unused).
@@ -130,6 +135,32 @@ impl Model {
             .filter(|(_, &p)| p)
             .map(|(l, _)| l.as_str())
             .collect()
+    }
+
+    /// The share of the training examples that carry a flagged label: the prior the
+    /// calibrated probabilities are relative to.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// assert!((0.0..1.0).contains(&model.training_share()));
+    /// ```
+    pub fn training_share(&self) -> f64 {
+        let counts = &self.metadata.label_counts;
+        let flagged: u64 = counts
+            .iter()
+            .zip(&self.positive)
+            .filter(|(_, &p)| p)
+            .map(|(n, _)| n)
+            .sum();
+        flagged as f64 / counts.iter().sum::<u64>().max(1) as f64
+    }
+
+    /// True and false positive rates of the flag at the stored threshold on the held-out
+    /// folds of training (None for a model of format version 3): what adjusted classify
+    /// and count needs.
+    pub fn held_out_rates(&self) -> Option<(f64, f64)> {
+        self.held_out_rates
+            .map(|(tpr, fpr)| (f64::from(tpr), f64::from(fpr)))
     }
 
     /// The stored decision threshold on the flagged probability.

@@ -22,8 +22,23 @@ pub struct Score {
     pub label: String,
     /// Calibrated probability that the text belongs to a flagged label.
     pub probability: f32,
-    /// Whether `probability` reaches the threshold.
+    /// Whether `probability` reaches the threshold (never for `insufficient_text`).
     pub flagged: bool,
+    /// Whether the text has fewer distinct content tokens than the model's
+    /// [`FeatureConfig::min_content_tokens`](crate::FeatureConfig::min_content_tokens): too
+    /// little to flag; `probability` is then the model's probability of no evidence.
+    #[serde(default)]
+    pub insufficient_text: bool,
+}
+
+/// What [`Model::decide_with`] decided about one text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Decided {
+    /// The decided label's index in [`Model::labels`].
+    pub(crate) label: usize,
+    pub(crate) probability: f32,
+    pub(crate) flagged: bool,
+    pub(crate) insufficient_text: bool,
 }
 
 impl Model {
@@ -102,12 +117,13 @@ impl Model {
         Ok(self.score_of(decided))
     }
 
-    /// The [`Score`] of what [`Model::decide_with`] decided: label index, probability, flag.
-    pub(super) fn score_of(&self, (label, probability, flagged): (usize, f32, bool)) -> Score {
+    /// The [`Score`] of what [`Model::decide_with`] decided.
+    pub(crate) fn score_of(&self, decided: Decided) -> Score {
         Score {
-            label: self.labels.get(label).cloned().unwrap_or_default(),
-            probability,
-            flagged,
+            label: self.labels.get(decided.label).cloned().unwrap_or_default(),
+            probability: decided.probability,
+            flagged: decided.flagged,
+            insufficient_text: decided.insufficient_text,
         }
     }
 
@@ -120,7 +136,7 @@ impl Model {
         workspace: &mut Workspace,
         threshold: Option<f32>,
         keep_counts: bool,
-    ) -> Result<(usize, f32, bool), Error> {
+    ) -> Result<Decided, Error> {
         let Workspace {
             features,
             row,
@@ -140,11 +156,25 @@ impl Model {
             }
         };
         self.fused_margins(text, features, keep_counts, keep, margins)?;
+        let min_content = usize::from(self.features.min_content_tokens);
+        let insufficient_text = min_content > 0
+            && features::content_tokens(features.keys(), &self.non_content, min_content)
+                < min_content;
+        if insufficient_text {
+            // Too little text to move the model off its prior: the margins of no evidence.
+            margins.clear();
+            margins.extend(self.linear.bias.iter());
+        }
         probabilities_into(&self.calibration, &self.positive, margins, probabilities);
         let probability = flag_probability(probabilities, &self.positive);
-        let flagged = probability >= threshold.unwrap_or(self.threshold);
+        let flagged = !insufficient_text && probability >= threshold.unwrap_or(self.threshold);
         let label = decide(probabilities, &self.positive, flagged);
-        Ok((label, probability, flagged))
+        Ok(Decided {
+            label,
+            probability,
+            flagged,
+            insufficient_text,
+        })
     }
 
     /// Margins of `text` as its n-grams are counted: tf · idf, the norm and the dot product
@@ -230,6 +260,7 @@ impl Model {
                 },
             )?;
         }
+        let norm = norm + config.norm_smoothing;
         let scale = if norm > 0.0 { norm.sqrt().recip() } else { 0.0 };
         for (m, b) in margins.iter_mut().zip(self.linear.bias.iter()) {
             *m = *m * scale + b;

@@ -299,6 +299,21 @@ struct HeldOut {
     calibration: Calibration,
     threshold: f32,
     metrics: HeldOutMetrics,
+    /// True and false positive rates of the flag at `threshold`.
+    rates: (f32, f32),
+}
+
+/// The share of flagged-label scores at or above `threshold`, and of the others.
+fn flag_rates(flag_scores: &[(f32, bool)], threshold: f32) -> (f32, f32) {
+    let rate = |of_flag: bool| {
+        let (mut above, mut all) = (0u64, 0u64);
+        for &(p, _) in flag_scores.iter().filter(|(_, f)| *f == of_flag) {
+            all += 1;
+            above += u64::from(p >= threshold);
+        }
+        (above as f64 / all.max(1) as f64) as f32
+    };
+    (rate(true), rate(false))
 }
 
 /// One C tried by [`Model::train_with_trials`] on the held-out folds.
@@ -404,6 +419,7 @@ fn assess_held_out(
         held_probs.push(probs.clone());
     }
     let (threshold, flagged_f1) = choose_threshold(&flag_scores, rule);
+    let rates = flag_rates(&flag_scores, threshold);
     let predicted: Vec<usize> = held_probs
         .iter()
         .zip(&flag_scores)
@@ -413,6 +429,7 @@ fn assess_held_out(
     HeldOut {
         calibration,
         threshold,
+        rates,
         metrics: HeldOutMetrics {
             accuracy,
             macro_f1,
@@ -450,7 +467,7 @@ fn featurize_training(
     let rows: Vec<SparseRow> = counts
         .into_par_iter()
         .map(|mut row| {
-            features::weigh(config, |b| idf.get(b), &mut row);
+            features::weigh(config, |b| idf_in_norm(config, &df, &idf, b), &mut row);
             drop_rare(&mut row, &df);
             row
         })
@@ -460,6 +477,27 @@ fn featurize_training(
         matrix.push(row)?;
     }
     Ok(Featurized { matrix, df, idf })
+}
+
+/// The idf a row is weighed with: 0 for a bucket unseen in training (or pruned by
+/// `min_df`) unless [`FeatureConfig::unseen_in_norm`], so training rows are normalized as
+/// scoring will normalize them.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "buckets come from the model's own hashing, below the table's length"
+)]
+fn idf_in_norm(config: &FeatureConfig, df: &[u32], idf: &Idf, b: u32) -> f32 {
+    if !config.unseen_in_norm && df.get(b as usize).copied().unwrap_or(0) == 0 {
+        0.0
+    } else {
+        idf.get(b)
+    }
+}
+
+impl Featurized {
+    fn idf_in_norm(&self, config: &FeatureConfig, b: u32) -> f32 {
+        idf_in_norm(config, &self.df, &self.idf, b)
+    }
 }
 
 /// Removes the entries of buckets whose (pruned) document frequency is 0. The row keeps
@@ -681,6 +719,7 @@ impl Model {
             calibration,
             threshold,
             metrics,
+            rates,
         } = held;
 
         let data = DatasetBase::new(matrix, Array1::from_vec(targets))
@@ -704,10 +743,14 @@ impl Model {
             held_out: metrics,
             notes: String::new(),
         };
-        let scoring_table = scoring_table(&linear.weights, |b| featurized.idf.get(b));
+        let scoring_table = scoring_table(&linear.weights, |b| {
+            featurized.idf_in_norm(&options.features, b)
+        });
         let model = Self {
             scoring_table,
             sublinear_tf: sublinear_tf_table(),
+            non_content: features::non_content_hashes(options.features.seed),
+            held_out_rates: Some(rates),
             tokenizer: backend,
             tokenizer_json,
             features: options.features.clone(),

@@ -269,7 +269,9 @@ impl<'m> Scorer<'m> {
             ),
             None => (
                 Summary::default(),
-                CountsBuilder::new(options.top_accounts).time_parser(options.times.clone()),
+                CountsBuilder::new(options.top_accounts)
+                    .time_parser(options.times.clone())
+                    .prevalence_of(model),
             ),
         };
         let chunk_lines = options.chunk_lines.max(1);

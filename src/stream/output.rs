@@ -69,6 +69,9 @@ pub(crate) enum Outcome {
         present: u64,
         /// Where in the line a flagged post's `"campaign"` key goes (keys stay sorted).
         campaign_at: usize,
+        /// The flag probability, and whether the text was too short to flag.
+        probability: f32,
+        insufficient_text: bool,
         /// The input line.
         line: u64,
         /// Index into the model's labels.
@@ -159,14 +162,14 @@ pub(crate) fn score_line(
     }
     let body: &str = &fields.text;
     let id = fields.id.unwrap_or_else(|| Cow::Owned(line_no.to_string()));
-    let (label, probability, flagged) =
-        match model.decide_with(body, ws, options.threshold, options.explain > 0) {
-            Ok(decided) => decided,
-            Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
-        };
+    let decided = match model.decide_with(body, ws, options.threshold, options.explain > 0) {
+        Ok(decided) => decided,
+        Err(e) => return reject(line_no, offset, RejectReason::Tokenizer, &e.to_string()),
+    };
+    let (label, probability, flagged) = (decided.label, decided.probability, decided.flagged);
     let parsed_time = fields.time.as_deref().and_then(|t| options.times.parse(t));
     // Keys in alphabetical order, as serde_json writes a map: account, campaign, explain,
-    // flagged, id, kept, label, line, platform, probability, time, time_utc.
+    // flagged, id, insufficient_text, kept, label, line, platform, probability, time, time_utc.
     // The fields the cleanup counts need, written into the line and again after it.
     let grouped = flagged && options.campaigns;
     let id_field = grouped.then(|| id.clone());
@@ -186,12 +189,7 @@ pub(crate) fn score_line(
     let campaign_at = out.len();
     let label_name = model.labels().get(label).map_or("", String::as_str);
     if flagged && options.explain > 0 {
-        let score = crate::model::Score {
-            label: label_name.to_owned(),
-            probability,
-            flagged,
-        };
-        if let Ok(why) = model.explain_scored(options.explain, ws, score) {
+        if let Ok(why) = model.explain_scored(options.explain, ws, model.score_of(decided)) {
             // As serde_json writes `[{"contribution": .., "ngram": ..}, ..]`: keys sorted.
             out.push_str("\"explain\":[");
             for (i, c) in why.top.iter().enumerate() {
@@ -211,6 +209,9 @@ pub(crate) fn score_line(
         "\"flagged\":false,\"id\":"
     });
     push_json_string(&mut out, &id);
+    if decided.insufficient_text {
+        out.push_str(",\"insufficient_text\":true");
+    }
     if !options.keep.is_empty() {
         // Kept values are the record's own JSON, copied as they are.
         out.push_str(",\"kept\":{");
@@ -272,6 +273,8 @@ pub(crate) fn score_line(
         time_parsed: parsed_time.is_some(),
         present,
         campaign_at,
+        probability,
+        insufficient_text: decided.insufficient_text,
         line: line_no,
         label,
         flagged,
@@ -324,6 +327,8 @@ impl Sink<'_, '_, '_, '_> {
                     time_parsed,
                     present: has,
                     campaign_at,
+                    probability,
+                    insufficient_text,
                     line: line_no,
                     label,
                     flagged,
@@ -350,6 +355,8 @@ impl Sink<'_, '_, '_, '_> {
                         }
                     }
                     self.counts.add_post(label, flagged, account, platform, day);
+                    self.counts
+                        .add_probability(probability, flagged, insufficient_text);
                     // Only a flagged post scored with campaigns on carries a sketch.
                     let campaign = signature.and_then(|s| self.counts.campaign_of(line_no, &s));
                     if let Some(campaign) = campaign {

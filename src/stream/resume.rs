@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{Scorer, Summary};
 use crate::counts::{CleanupCounts, CountsBuilder};
 use crate::error::Error;
+use crate::model::Model;
 use crate::time::TimeParser;
 
 /// Where [`Scorer::score_files`] writes, and whether it continues an interrupted run.
@@ -155,6 +156,7 @@ pub(super) fn score_files(
                 scorer.options.top_accounts,
                 &scorer.options.times,
             )?;
+            let counts = counts.prevalence_of(scorer.model);
             Some(Resume {
                 summary: p.summary,
                 counts,
@@ -343,6 +345,10 @@ pub(crate) fn counts_builder_from_scored(
             value.get("platform").and_then(Value::as_str),
             time,
         );
+        if let Some(probability) = value.get("probability").and_then(Value::as_f64) {
+            let insufficient = value.get("insufficient_text").and_then(Value::as_bool);
+            builder.add_probability(probability as f32, flagged, insufficient == Some(true));
+        }
         if let (true, Some(campaign)) = (flagged, value.get("campaign").and_then(Value::as_u64)) {
             let id = value.get("id").and_then(Value::as_str).unwrap_or_default();
             builder.add_to_campaign(campaign, id, account, time);
@@ -352,20 +358,26 @@ pub(crate) fn counts_builder_from_scored(
 }
 
 /// Rebuilds cleanup counts from `score` output lines (rejects are skipped and counted),
-/// reading each post's `time` (as given) with `times`, as the scoring run did.
+/// reading each post's `time` (as given) with `times`, as the scoring run did; with the
+/// `model` that scored them, the prevalence too.
 ///
 /// ```
 /// let scored = "{\"line\":1,\"id\":\"a\",\"label\":\"rumor\",\"probability\":0.9,\"flagged\":true,\"account\":\"x\",\"time\":\"1539202764\"}\n";
 /// let utc = rumor_triage::TimeParser::default();
-/// let (counts, skipped) = rumor_triage::counts_from_scored(scored.as_bytes(), 10, &utc).unwrap();
+/// let (counts, skipped) = rumor_triage::counts_from_scored(scored.as_bytes(), 10, &utc, None).unwrap();
 /// assert_eq!((counts.flagged, skipped, counts.days["2018-10-10"].flagged), (1, 0, 1));
 /// ```
 pub fn counts_from_scored(
     input: impl BufRead,
     top: usize,
     times: &TimeParser,
+    model: Option<&Model>,
 ) -> Result<(CleanupCounts, u64), Error> {
     let (builder, skipped) = counts_builder_from_scored(input, top, times)?;
+    let builder = match model {
+        Some(model) => builder.prevalence_of(model),
+        None => builder,
+    };
     Ok((builder.finish(), skipped))
 }
 

@@ -121,6 +121,18 @@ pub(crate) struct TrainArgs {
     /// Longest character n-gram inside each word (subword-min..=8).
     #[arg(long, default_value_t = 5)]
     subword_max: u8,
+    /// Added to each row's squared norm before normalizing: posts with little text score
+    /// near the prior instead of on one n-gram (0: plain L2).
+    #[arg(long, default_value_t = 1000.0)]
+    norm_smoothing: f32,
+    /// A post with fewer distinct content tokens (words, CJK characters) is
+    /// insufficient_text: scored, counted, never flagged (0..=8; 0: off).
+    #[arg(long, default_value_t = 3)]
+    min_content_tokens: u8,
+    /// Count n-grams never seen in training in each row's norm, as format version 3 did
+    /// (shrinks posts about new events toward the prior).
+    #[arg(long)]
+    unseen_in_norm: bool,
     /// Reweight classes inversely to their frequency.
     #[arg(long)]
     balanced: bool,
@@ -153,6 +165,9 @@ impl TrainArgs {
         features.cjk_ngrams = self.cjk_ngrams;
         features.subword_min = self.subword_min;
         features.subword_max = self.subword_max;
+        features.norm_smoothing = self.norm_smoothing;
+        features.min_content_tokens = self.min_content_tokens;
+        features.unseen_in_norm = self.unseen_in_norm;
         if let Some(c) = self.c {
             options.c = c;
             options.c_grid.clear();

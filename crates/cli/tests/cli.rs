@@ -215,7 +215,9 @@ fn a_corrupt_model_is_a_fatal_error_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     assert!(out.stdout.is_empty());
-    for retired in 1..rumor_triage::FORMAT_VERSION {
+    // Versions 1 and 2 are retired; version 3 is still read (it is version 4 without the
+    // short-text settings), so its garbage is a truncated file like the current version's.
+    for retired in [1u32, 2] {
         let mut old_file = b"RUMORTRG".to_vec();
         old_file.extend_from_slice(&retired.to_le_bytes());
         old_file.extend_from_slice(b"garbage");
@@ -844,4 +846,41 @@ fn train_with_tune_and_calibration_by_group_writes_a_model_that_loads() {
             .unwrap()
             .flagged
     );
+}
+
+#[test]
+fn adapt_threshold_reads_the_file_twice_and_refuses_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scored.jsonl");
+    let counts = dir.path().join("counts.json");
+    let run = bin()
+        .arg("score")
+        .arg(seeds())
+        .arg("--out")
+        .arg(&out)
+        .arg("--counts")
+        .arg(&counts)
+        .arg("--adapt-threshold")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("estimated rumor share"), "{stderr}");
+    let counts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&counts).unwrap()).unwrap();
+    let prevalence = &counts["prevalence"];
+    let share = prevalence["share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share), "{prevalence}");
+    let (low, high) = (
+        prevalence["interval"][0].as_f64().unwrap(),
+        prevalence["interval"][1].as_f64().unwrap(),
+    );
+    assert!(low <= share && share <= high, "{prevalence}");
+    let stdin = bin()
+        .args(["score", "-", "--adapt-threshold"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(stdin.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stdin.stderr).contains("stdin"));
 }

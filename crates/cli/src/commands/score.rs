@@ -44,6 +44,11 @@ pub(crate) struct Args {
     /// Override the model's threshold.
     #[arg(long)]
     pub(crate) threshold: Option<f32>,
+    /// Read the input twice: first estimate its rumor share (the counts' prevalence), then
+    /// flag with the threshold re-set for that share instead of the training data's (needs
+    /// an input file).
+    #[arg(long, conflicts_with_all = ["threshold", "resume"])]
+    pub(crate) adapt_threshold: bool,
     /// Only write flagged posts.
     #[arg(long)]
     pub(crate) only_flagged: bool,
@@ -77,6 +82,38 @@ pub(crate) struct Args {
     pub(crate) resume: bool,
 }
 
+/// The first pass of `--adapt-threshold`: the input scored without output or campaigns,
+/// and the threshold for its estimated share, with that share.
+fn adapted_threshold(
+    scorer: &Scorer<'_>,
+    model: &rumor_triage::Model,
+    input: &str,
+    fields: &rumor_triage::Fields,
+) -> Result<(f32, f64), Error> {
+    if input == "-" {
+        return Err(Error::invalid_option(
+            "adapt-threshold",
+            "reads the input twice, so it needs an input file, not stdin",
+        ));
+    }
+    let (reader, _, _) = open_dump(input, Some((fields, &[])))?;
+    let summary = scorer
+        .clone()
+        .campaigns(false)
+        .only_flagged(true)
+        .explain(0)
+        .score(reader, &mut std::io::sink())?;
+    let estimate = summary.counts.prevalence.ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "no posts in {input} to estimate the rumor share from"
+        ))
+    })?;
+    Ok((
+        estimate.adapted_threshold(model.threshold()),
+        estimate.share,
+    ))
+}
+
 pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
     let Args {
         input,
@@ -88,6 +125,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         counts,
         summary,
         threshold,
+        adapt_threshold,
         only_flagged,
         no_campaigns,
         explain,
@@ -119,6 +157,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         .explain(explain);
     if let Some(threshold) = threshold {
         scorer = scorer.threshold(threshold);
+    }
+    if adapt_threshold {
+        let adapted = adapted_threshold(&scorer, &model, &input, &fields.fields()?)?;
+        if !quiet {
+            eprintln!(
+                "rumor-triage: estimated rumor share {:.4} (training {:.4}); threshold {:.4} -> {:.4}",
+                adapted.1,
+                model.training_share(),
+                model.threshold(),
+                adapted.0
+            );
+        }
+        scorer = scorer.threshold(adapted.0);
     }
     if let Some(share) = max_reject_rate {
         scorer = scorer.max_reject_rate(share);
