@@ -884,3 +884,20 @@ fn adapt_threshold_reads_the_file_twice_and_refuses_stdin() {
     assert_eq!(stdin.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&stdin.stderr).contains("stdin"));
 }
+
+#[test]
+fn explain_says_when_a_text_is_too_short_to_flag() {
+    let short = bin().args(["explain", "Prince hostage"]).output().unwrap();
+    assert!(short.status.success());
+    let table = String::from_utf8_lossy(&short.stdout);
+    assert!(table.contains("flagged false"), "{table}");
+    assert!(table.contains("insufficient text"), "{table}");
+    let long = bin()
+        .args([
+            "explain",
+            "Unconfirmed reports: gunman still inside the mall?",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&long.stdout).contains("insufficient text"));
+}

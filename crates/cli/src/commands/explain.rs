@@ -48,6 +48,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
             why.bias,
             why.features
         );
+        if why.score.insufficient_text {
+            let _ = writeln!(
+                text,
+                "insufficient text: fewer than {} distinct content tokens, so the probability \
+                 is the model's with no evidence and the post is never flagged",
+                model.feature_config().min_content_tokens
+            );
+        }
         for c in &why.top {
             let _ = writeln!(text, "{:>+9.4}  {}", c.contribution, c.ngram);
         }
