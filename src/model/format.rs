@@ -674,8 +674,8 @@ mod tests {
                 supported: 3
             })
         ));
-        // Version 3 is still read: the same payload bytes, decoded as version 3, fail on
-        // their extra bytes rather than being taken for something else.
+        // Version 3 is still read, with its own layout: a version-4 payload labelled 3 does
+        // not decode as one.
         assert!(matches!(
             with(8, &3u32.to_le_bytes()),
             Err(Error::CorruptModel(_))

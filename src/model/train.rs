@@ -482,21 +482,11 @@ fn featurize_training(
 /// The idf a row is weighed with: 0 for a bucket unseen in training (or pruned by
 /// `min_df`) unless [`FeatureConfig::unseen_in_norm`], so training rows are normalized as
 /// scoring will normalize them.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "buckets come from the model's own hashing, below the table's length"
-)]
 fn idf_in_norm(config: &FeatureConfig, df: &[u32], idf: &Idf, b: u32) -> f32 {
     if !config.unseen_in_norm && df.get(b as usize).copied().unwrap_or(0) == 0 {
         0.0
     } else {
         idf.get(b)
-    }
-}
-
-impl Featurized {
-    fn idf_in_norm(&self, config: &FeatureConfig, b: u32) -> f32 {
-        idf_in_norm(config, &self.df, &self.idf, b)
     }
 }
 
@@ -744,7 +734,7 @@ impl Model {
             notes: String::new(),
         };
         let scoring_table = scoring_table(&linear.weights, |b| {
-            featurized.idf_in_norm(&options.features, b)
+            idf_in_norm(&options.features, &featurized.df, &featurized.idf, b)
         });
         let model = Self {
             scoring_table,

@@ -83,13 +83,12 @@ pub(crate) struct Args {
 }
 
 /// The first pass of `--adapt-threshold`: the input scored without output or campaigns,
-/// and the threshold for its estimated share, with that share.
-fn adapted_threshold(
+/// and its estimated rumor share.
+fn estimate_prevalence(
     scorer: &Scorer<'_>,
-    model: &rumor_triage::Model,
     input: &str,
     fields: &rumor_triage::Fields,
-) -> Result<(f32, f64), Error> {
+) -> Result<rumor_triage::Prevalence, Error> {
     if input == "-" {
         return Err(Error::invalid_option(
             "adapt-threshold",
@@ -103,15 +102,11 @@ fn adapted_threshold(
         .only_flagged(true)
         .explain(0)
         .score(reader, &mut std::io::sink())?;
-    let estimate = summary.counts.prevalence.ok_or_else(|| {
+    summary.counts.prevalence.ok_or_else(|| {
         Error::InvalidInput(format!(
             "no posts in {input} to estimate the rumor share from"
         ))
-    })?;
-    Ok((
-        estimate.adapted_threshold(model.threshold()),
-        estimate.share,
-    ))
+    })
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
@@ -159,17 +154,17 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         scorer = scorer.threshold(threshold);
     }
     if adapt_threshold {
-        let adapted = adapted_threshold(&scorer, &model, &input, &fields.fields()?)?;
+        let estimate = estimate_prevalence(&scorer, &input, &fields.fields()?)?;
+        let adapted = estimate.adapted_threshold(model.threshold());
         if !quiet {
             eprintln!(
-                "rumor-triage: estimated rumor share {:.4} (training {:.4}); threshold {:.4} -> {:.4}",
-                adapted.1,
-                model.training_share(),
+                "rumor-triage: estimated rumor share {:.4} (training {:.4}); threshold {:.4} -> {adapted:.4}",
+                estimate.share,
+                estimate.training_share,
                 model.threshold(),
-                adapted.0
             );
         }
-        scorer = scorer.threshold(adapted.0);
+        scorer = scorer.threshold(adapted);
     }
     if let Some(share) = max_reject_rate {
         scorer = scorer.max_reject_rate(share);
