@@ -88,6 +88,22 @@ impl PostTime {
         self.date.to_string()
     }
 
+    /// The instant as fixed-width UTC text that sorts as the instants do (nanoseconds
+    /// always written): the key of a chronological split.
+    ///
+    /// ```
+    /// let parser = rumor_triage::TimeParser::default();
+    /// let t = parser.parse("Wed Oct 10 20:19:24 +0000 2018").unwrap();
+    /// assert_eq!(t.sort_key(), "2018-10-10T20:19:24.000000000Z");
+    /// ```
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}.{:09}Z",
+            self.timestamp.strftime("%Y-%m-%dT%H:%M:%S"),
+            self.timestamp.subsec_nanosecond()
+        )
+    }
+
     /// Appends [`PostTime::utc`] to `out`; `given` is the text this time was parsed from.
     pub(crate) fn push_utc(&self, given: &str, out: &mut String) {
         match self.canonical {

@@ -272,6 +272,39 @@ pub struct ProtocolReport {
     pub pooled: Report,
 }
 
+impl ProtocolReport {
+    /// The report of a protocol with one round (chronological, holdout) as `rumor-triage
+    /// eval --format json` prints it: that round's figures with `protocol`, `split`,
+    /// `train_items` and `test_items` beside them.
+    ///
+    /// ```
+    /// use rumor_triage::{eval::{chrono_split, run_splits, Calibrate}, Example, TrainOptions};
+    /// let examples: Vec<Example> = (0..40)
+    ///     .map(|i| Example { text: format!("{} {i}", if i % 2 == 0 { "rumor says" } else { "news today" }), label: if i % 2 == 0 { "rumor" } else { "non-rumor" }.into() })
+    ///     .collect();
+    /// let times: Vec<String> = (0..40).map(|i| format!("2020-01-01T00:00:{i:02}Z")).collect();
+    /// let split = chrono_split(&times, 0.25)?;
+    /// let options = TrainOptions::default().folds(2);
+    /// let (report, _) = run_splits("chronological", &examples, &[split], &options, Calibrate::Shuffled, None)?;
+    /// let json = report.single_round_json()?;
+    /// assert_eq!((json["protocol"].as_str(), json["test_items"].as_u64()), (Some("chronological"), Some(10)));
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn single_round_json(&self) -> Result<serde_json::Value, Error> {
+        let Some(only) = self.groups.first() else {
+            return Err(Error::InvalidInput("the protocol made no split".into()));
+        };
+        let mut value = serde_json::to_value(&only.report)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("protocol".into(), self.protocol.clone().into());
+            object.insert("split".into(), only.name.clone().into());
+            object.insert("train_items".into(), only.train_items.into());
+            object.insert("test_items".into(), only.test_items.into());
+        }
+        Ok(value)
+    }
+}
+
 /// Runs `splits` over `examples`: trains a model per split with `options` on its training
 /// items only (its calibration folds formed by `calibrate`), predicts its test items, and
 /// pools them. Also returns the pooled

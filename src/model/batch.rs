@@ -9,6 +9,7 @@ use super::{Model, Workspace};
 use crate::counts::{CleanupCounts, CountsBuilder};
 use crate::error::Error;
 use crate::features::Signature;
+use crate::time::TimeParser;
 
 /// A post to triage.
 ///
@@ -93,6 +94,27 @@ impl Model {
     /// assert_eq!((counts.campaigns, counts.top_campaigns[0].accounts), (1, 3));
     /// ```
     pub fn cleanup_counts(&self, labeled: &[Labeled], top: usize) -> CleanupCounts {
+        self.cleanup_counts_with(labeled, top, TimeParser::default())
+    }
+
+    /// [`Model::cleanup_counts`] with the posts' times read by `times` (its zone decides
+    /// the days).
+    ///
+    /// ```
+    /// use rumor_triage::{Model, Post, TimeParser};
+    /// let model = Model::load_default()?;
+    /// let post = Post { id: "1".into(), text: "Unconfirmed: gunman still inside?".into(), time: Some("2014-12-15T20:00:00Z".into()), ..Default::default() };
+    /// let labeled = model.label_batch(vec![post])?;
+    /// let counts = model.cleanup_counts_with(&labeled, 5, TimeParser::default().zone("Australia/Sydney")?);
+    /// assert!(counts.days.contains_key("2014-12-16"));
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn cleanup_counts_with(
+        &self,
+        labeled: &[Labeled],
+        top: usize,
+        times: TimeParser,
+    ) -> CleanupCounts {
         let signatures: Vec<Option<Signature>> = labeled
             .par_iter()
             .map_init(Workspace::default, |ws, l| {
@@ -107,7 +129,9 @@ impl Model {
                     .map(|_| *ws.signature())
             })
             .collect();
-        let mut builder = CountsBuilder::new(top).prevalence_of(self);
+        let mut builder = CountsBuilder::new(top)
+            .prevalence_of(self)
+            .time_parser(times);
         for (line, (l, signature)) in (1u64..).zip(labeled.iter().zip(&signatures)) {
             let (account, time) = (l.post.account.as_deref(), l.post.time.as_deref());
             builder.add(

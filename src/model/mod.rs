@@ -183,6 +183,28 @@ impl Model {
         &self.metadata
     }
 
+    /// What the model holds, as `rumor-triage info` prints it: format version, labels,
+    /// threshold, calibration, feature settings and training metadata.
+    ///
+    /// ```
+    /// let info = rumor_triage::Model::load_default()?.info();
+    /// assert_eq!(info["flagged_labels"][0], "rumor");
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn info(&self) -> serde_json::Value {
+        serde_json::json!({
+            "format_version": FORMAT_VERSION,
+            "labels": self.labels(),
+            "flagged_labels": self.flagged_labels(),
+            "threshold": self.threshold(),
+            "calibration": self.calibration(),
+            "features": self.feature_config(),
+            "builtin_tokenizer": self.uses_builtin_tokenizer(),
+            "nonzero_buckets": self.nonzero_buckets(),
+            "metadata": self.metadata(),
+        })
+    }
+
     /// Sets the free-form notes stored with the model (e.g. the command that trained it).
     pub fn set_notes(&mut self, notes: impl Into<String>) {
         self.metadata.notes = notes.into();

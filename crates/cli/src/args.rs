@@ -236,12 +236,7 @@ pub(crate) fn read_labeled(
                 let fields = fields.clone().time(key);
                 for (example, time) in read_timed_examples(path, &fields, times)? {
                     examples.push(example);
-                    let t = time.timestamp;
-                    keys.push(format!(
-                        "{}.{:09}Z",
-                        t.strftime("%Y-%m-%dT%H:%M:%S"),
-                        t.subsec_nanosecond()
-                    ));
+                    keys.push(time.sort_key());
                 }
             }
             (Some(key), None) => {

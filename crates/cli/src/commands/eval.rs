@@ -242,13 +242,7 @@ fn single_output(
         return Err(Error::InvalidInput("the protocol made no split".into()));
     };
     if json {
-        let mut value = serde_json::to_value(&only.report)?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("protocol".into(), protocol.into());
-            object.insert("split".into(), only.name.clone().into());
-            object.insert("train_items".into(), only.train_items.into());
-            object.insert("test_items".into(), only.test_items.into());
-        }
+        let value = report.single_round_json()?;
         return Ok((serde_json::to_string_pretty(&value)? + "\n", pooled));
     }
     let text = format!(

@@ -28,18 +28,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, Error> {
         print(&format!("{}\n", model.tokenizer_json()))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let info = serde_json::json!({
-        "format_version": rumor_triage::FORMAT_VERSION,
-        "labels": model.labels(),
-        "flagged_labels": model.flagged_labels(),
-        "threshold": model.threshold(),
-        "calibration": model.calibration(),
-        "features": model.feature_config(),
-        "builtin_tokenizer": model.uses_builtin_tokenizer(),
-        "nonzero_buckets": model.nonzero_buckets(),
-        "metadata": model.metadata(),
-    });
-    let out = serde_json::to_string_pretty(&info)?;
+    let out = serde_json::to_string_pretty(&model.info())?;
     print(&(out + "\n"))?;
     Ok(ExitCode::SUCCESS)
 }
