@@ -226,7 +226,7 @@ class Model:
     def explain(self, text: str, k: int = 10) -> dict[str, Any]:
         """Why ``text`` got its score: ``score``, ``margin``, ``bias`` and the ``k``
         n-grams that moved it most (``top``: ``ngram``, ``bucket``, ``contribution``
-        toward flagging), as ``rumor-triage explain --format json`` gives them."""
+        toward flagging), as ``rumor-triage explain --json`` gives them."""
         return json.loads(self._native.explain_json(text, k))
 
     def tokens(self, text: str) -> list[str]:
