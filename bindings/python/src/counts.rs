@@ -18,7 +18,7 @@ use crate::texts::text_at;
 /// scored already (they are scored here otherwise). Also returns how many rows had a null
 /// text: those are left out of the counts.
 #[pyfunction]
-#[pyo3(signature = (model, posts, top=10, tz=None, time_format=None, threads=None))]
+#[pyo3(signature = (model, posts, top=20, tz=None, time_format=None, threads=None))]
 pub(crate) fn cleanup_counts(
     py: Python<'_>,
     model: &PyModel,

@@ -99,15 +99,19 @@ def _strings(values: Any, what: str = "texts") -> Any:
     return pa.array(list(values), type=pa.large_string())
 
 
-def _string_list(values: Any | None) -> list[str] | None:
-    """Short columns (labels, groups, times) as a list of str."""
+def _string_list(values: Any | None, what: str | None = None) -> list[str | None] | None:
+    """Short columns (labels, groups, times) as a list of str, nulls kept as None; with
+    ``what``, a null is an error naming the column and position."""
     if values is None:
         return None
     if hasattr(values, "to_pylist"):
         values = values.to_pylist()
     elif hasattr(values, "tolist"):
         values = values.tolist()
-    return [v if isinstance(v, str) else _time_or_str(v) for v in values]
+    strings = [v if isinstance(v, str) or v is None else _time_or_str(v) for v in values]
+    if what is not None and None in strings:
+        raise InvalidInputError(f"invalid input: {what}[{strings.index(None)}] is null", "invalid_input")
+    return strings
 
 
 def _time_or_str(value: Any) -> str:
@@ -246,7 +250,7 @@ class Model:
         (accuracy, macro-F1, per-label figures, ROC-AUC, PR-AUC, ECE...) and each item's
         prediction."""
         report, predictions = _native.evaluate_model(
-            self._native, _strings(texts), _string_list(labels), threshold, at_precision, threads
+            self._native, _strings(texts), _string_list(labels, "labels"), threshold, at_precision, threads
         )
         return Evaluation(json.loads(report), predictions)
 
@@ -312,10 +316,10 @@ def train(
     tune_grid = ([float(c) for c in tune_c], [int(n) for n in tune_word_ngrams], tune_folds) if tune else None
     native, log = _native.train(
         _strings(texts),
-        _string_list(labels),
+        _string_list(labels, "labels"),
         _options_json(options),
-        _string_list(groups),
-        _string_list(times),
+        _string_list(groups, "groups"),
+        _string_list(times, "times"),
         tz,
         time_format,
         tune_grid,
@@ -356,13 +360,13 @@ def evaluate(
     """
     report, predictions = _native.evaluate(
         _strings(texts),
-        _string_list(labels),
+        _string_list(labels, "labels"),
         protocol,
         _options_json(options),
         folds,
-        _string_list(groups),
+        _string_list(groups, "groups"),
         [str(g) for g in held_out],
-        _string_list(times),
+        _string_list(times, "times"),
         tz,
         time_format,
         test_fraction,
@@ -387,13 +391,13 @@ def cleanup_counts(
     accounts: Any = None,
     platforms: Any = None,
     times: Any = None,
-    top: int = 10,
+    top: int = 20,
     tz: str | None = None,
     time_format: str | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
     """The cleanup counts of ``rumor-triage score --counts`` over scored posts: totals per
-    label, flagged accounts (the ``top`` busiest), platforms, days (in ``tz``),
+    label, flagged accounts (the ``top`` busiest, default 20 as the command line), platforms, days (in ``tz``),
     near-duplicate campaigns and the estimated rumor prevalence.
 
     ``posts``: a table (pyarrow, pandas, Polars) with a ``text`` column and optional
