@@ -68,3 +68,13 @@ def test_leave_one_event_out_notebook_runs(data, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "pooled macro-F1" in done.stdout and "sydneysiege" in done.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_python_example_runs(repo, data, tmp_path):
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace('"../shared/data/', f'"{data}/')
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "insufficient_text" in done.stdout
+    assert 0.5 < float(done.stdout.strip().splitlines()[-1]) < 1.0
