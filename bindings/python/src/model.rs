@@ -9,14 +9,13 @@ use arrow_array::{ArrayRef, BooleanArray, Float32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyRecordBatch;
 use rayon::prelude::*;
 use rayon::ThreadPool;
 use rumor_triage::{Error, Score, Workspace};
 
 use crate::errors::{invalid_input, invalid_option, OrRaise};
-use crate::texts::{text_at, Texts};
+use crate::texts::{text_at, Texts, TextsInput};
 
 /// A rumor-triage model (the Python `rumor_triage.Model` wraps it).
 #[pyclass(frozen, module = "rumor_triage._native", name = "Model")]
@@ -96,11 +95,11 @@ impl PyModel {
     fn score<'py>(
         &self,
         py: Python<'py>,
-        texts: AnyArray,
+        texts: TextsInput,
         threshold: Option<f32>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let texts = Texts::from_arrow(texts, "texts")?;
+        let texts = Texts::new(texts, "texts")?;
         let model = &self.inner;
         let batch =
             py.detach(|| on_threads(threads, || score_chunks(model, texts.chunks(), threshold)))??;

@@ -2,7 +2,9 @@
 //! (pyarrow, Polars, nanoarrow, arro3), read in place through the Arrow C data interface.
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, LargeStringArray};
 use arrow_schema::DataType;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
@@ -16,9 +18,30 @@ pub(crate) struct Texts {
     chunks: Vec<ArrayRef>,
 }
 
+/// Texts as Python passes them: an Arrow column, or a list of `str` (and `None`), which is
+/// read here rather than through pyarrow, whose list conversion imports pandas (0.4 s on the
+/// first call in a process, measured).
+#[derive(FromPyObject)]
+pub(crate) enum TextsInput {
+    /// Anything with `__arrow_c_array__` or `__arrow_c_stream__`.
+    Arrow(AnyArray),
+    /// A Python sequence of `str` or `None`.
+    List(Vec<Option<String>>),
+}
+
 impl Texts {
+    /// The texts of `input`, checked to be strings.
+    pub(crate) fn new(input: TextsInput, what: &str) -> PyResult<Self> {
+        match input {
+            TextsInput::Arrow(array) => Self::from_arrow(array, what),
+            TextsInput::List(list) => Ok(Self {
+                chunks: vec![Arc::new(LargeStringArray::from(list))],
+            }),
+        }
+    }
+
     /// The chunks of `input`, checked to hold strings.
-    pub(crate) fn from_arrow(input: AnyArray, what: &str) -> PyResult<Self> {
+    fn from_arrow(input: AnyArray, what: &str) -> PyResult<Self> {
         let (chunks, _field) = input
             .into_chunked_array()
             .map_err(|e| invalid_input(format!("{what}: {e}")))?

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, Float32Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use pyo3::prelude::*;
-use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyRecordBatch;
 use rumor_triage::eval::{
     chrono_split, group_splits, kfold_splits, predict, run_splits, tune, Calibrate, Predictions,
@@ -20,7 +19,7 @@ use serde::Deserialize;
 
 use crate::errors::{invalid_input, invalid_option, OrRaise};
 use crate::model::{on_threads, PyModel};
-use crate::texts::{strings, Texts};
+use crate::texts::{strings, Texts, TextsInput};
 
 /// The options of `rumor-triage train`, each `None` when not given: the library's
 /// defaults (which the command line's are) then apply.
@@ -122,8 +121,8 @@ fn set<T>(field: &mut T, value: Option<T>) {
 }
 
 /// Texts and labels as examples.
-fn examples(texts: AnyArray, labels: Vec<String>) -> PyResult<Vec<Example>> {
-    let texts = Texts::from_arrow(texts, "texts")?.owned("texts")?;
+fn examples(texts: TextsInput, labels: Vec<String>) -> PyResult<Vec<Example>> {
+    let texts = Texts::new(texts, "texts")?.owned("texts")?;
     let labels = strings(labels, texts.len(), "labels")?;
     Ok(texts
         .into_iter()
@@ -212,7 +211,7 @@ impl Keys {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn train(
     py: Python<'_>,
-    texts: AnyArray,
+    texts: TextsInput,
     labels: Vec<String>,
     options_json: &str,
     groups: Option<Vec<String>>,
@@ -271,7 +270,7 @@ pub(crate) fn train(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
-    texts: AnyArray,
+    texts: TextsInput,
     labels: Vec<String>,
     protocol: &str,
     options_json: &str,
@@ -352,7 +351,7 @@ pub(crate) fn evaluate<'py>(
 pub(crate) fn evaluate_model<'py>(
     py: Python<'py>,
     model: &PyModel,
-    texts: AnyArray,
+    texts: TextsInput,
     labels: Vec<String>,
     threshold: Option<f32>,
     at_precision: Option<f64>,

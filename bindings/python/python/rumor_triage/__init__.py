@@ -84,8 +84,9 @@ TRAIN_OPTIONS = frozenset(
 
 
 def _strings(values: Any, what: str = "texts") -> Any:
-    """``values`` as something the native layer reads through the Arrow C data interface:
-    Arrow objects pass as they are, anything else becomes a pyarrow string array."""
+    """``values`` as the native layer reads them: Arrow objects (read in place through the
+    Arrow C data interface) and lists pass as they are; a pandas Series becomes an Arrow
+    array; any other iterable a list."""
     if hasattr(values, "__arrow_c_array__") or hasattr(values, "__arrow_c_stream__"):
         return values
     if isinstance(values, (str, bytes)):
@@ -93,10 +94,13 @@ def _strings(values: Any, what: str = "texts") -> Any:
             f"invalid {what}: expected a sequence of texts, got a single {type(values).__name__}",
             "invalid_option",
         )
-    module = type(values).__module__
-    if module.startswith("pandas"):
+    if isinstance(values, list):
+        return values
+    if type(values).__module__.startswith("pandas"):
         return pa.Array.from_pandas(values, type=pa.large_string())
-    return pa.array(list(values), type=pa.large_string())
+    if hasattr(values, "tolist"):  # NumPy
+        return values.tolist()
+    return list(values)
 
 
 def _string_list(values: Any | None, what: str | None = None) -> list[str | None] | None:
