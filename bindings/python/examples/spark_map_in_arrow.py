@@ -1,6 +1,8 @@
 """Score a dump on a Spark cluster with ``mapInArrow`` (Spark 3.3+).
 
-Each Python worker loads the model once (``load_model`` keeps it per process) and scores
+Each Python worker loads the model once (``rumor_triage.load_cached`` keeps it per
+process; a cache defined in this script would not survive, as Spark ships the script's
+functions to the workers by value) and scores
 the Arrow batches Spark hands it on ``THREADS_PER_TASK`` threads: Spark already runs one
 task per core, so letting every task use all cores would oversubscribe them. Ship the
 model file to the workers with ``--files model.rtm`` (it is then found by
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import lru_cache
 from typing import Iterator
 
 import pyarrow as pa
@@ -24,14 +25,13 @@ THREADS_PER_TASK = int(os.environ.get("RUMOR_TRIAGE_THREADS_PER_TASK", "1"))
 SCHEMA = "id string, label string, probability float, flagged boolean, insufficient_text boolean"
 
 
-@lru_cache(maxsize=None)
 def load_model(name: str | None) -> rt.Model:
-    """The model, loaded once per worker process."""
+    """The model shipped with ``--files`` (or the package's), loaded once per worker."""
     if name is None:
-        return rt.Model.default()
+        return rt.load_cached()
     from pyspark import SparkFiles
 
-    return rt.Model.load(SparkFiles.get(name))
+    return rt.load_cached(SparkFiles.get(name))
 
 
 def score_batches(batches: Iterator[pa.RecordBatch], model_name: str | None = None) -> Iterator[pa.RecordBatch]:

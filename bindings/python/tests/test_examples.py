@@ -56,7 +56,7 @@ def test_spark_example_function_scores_arrow_batches(repo):
     out = pa.Table.from_batches(batches)
     assert out.column_names == ["id", "label", "probability", "flagged", "insufficient_text"]
     assert out.num_rows == 9 and out.column("probability").null_count == 3
-    assert spark.load_model(None) is spark.load_model(None)
+    assert spark.load_model(None) is rt.load_cached()
 
 
 def test_leave_one_event_out_notebook_runs(data, tmp_path):

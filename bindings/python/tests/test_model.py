@@ -173,3 +173,14 @@ def test_numpy_string_arrays_and_generators_work(model):
     texts = np.array(["Is it true the bridge collapsed?", "Lunch was great"])
     assert model.score(texts).num_rows == 2
     assert model.score(t for t in texts).num_rows == 2
+
+
+def test_load_cached_loads_once_and_again_after_a_change(model, tmp_path):
+    path = tmp_path / "m.rtm"
+    model.save(path)
+    first = rt.load_cached(path)
+    assert rt.load_cached(str(path)) is first
+    other = rt.train(["rumor says a b c"] * 10 + ["news today d e f"] * 10, ["rumor"] * 10 + ["non-rumor"] * 10, c=1, folds=2)
+    other.save(path)
+    assert rt.load_cached(path).to_bytes() == other.to_bytes()
+    assert rt.load_cached() is rt.load_cached()

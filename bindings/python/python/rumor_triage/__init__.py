@@ -17,7 +17,9 @@ cores).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import pyarrow as pa
@@ -40,6 +42,7 @@ FORMAT_VERSION: int = _native.FORMAT_VERSION
 __all__ = [
     "Model",
     "Evaluation",
+    "load_cached",
     "train",
     "evaluate",
     "cleanup_counts",
@@ -271,6 +274,22 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<rumor_triage.Model labels={self.labels} threshold={self.threshold:.4f}>"
+
+
+def load_cached(path: str | os.PathLike[str] | None = None) -> Model:
+    """The model at ``path`` (the shipped one for ``None``), loaded once per process and
+    kept: for the functions Spark, Polars or a process pool call once per batch. A file
+    changed since it was loaded (size or modification time) is loaded again."""
+    if path is None:
+        return _load_cached(None, None)
+    path = os.fspath(path)
+    stat = os.stat(path)
+    return _load_cached(path, (stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str | None, version: tuple[int, int] | None) -> Model:
+    return Model.default() if path is None else Model.load(path)
 
 
 class Evaluation(NamedTuple):
