@@ -2,7 +2,6 @@
 //! evaluation protocols and cleanup counts, with Arrow in and out. The Python layer in
 //! `python/rumor_triage` gives it its documented API.
 
-// The exported functions mirror the command line's options one for one.
 #![deny(unsafe_code)]
 
 mod counts;

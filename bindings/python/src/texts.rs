@@ -1,9 +1,9 @@
 //! Texts in from Arrow: any object with `__arrow_c_array__` or `__arrow_c_stream__`
 //! (pyarrow, Polars, nanoarrow, arro3), read in place through the Arrow C data interface.
 
-use arrow_array::cast::AsArray;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, LargeStringArray};
 use arrow_schema::DataType;
 use pyo3::prelude::*;

@@ -208,7 +208,10 @@ impl Keys {
 /// prints (the C search, the tuning).
 #[pyfunction]
 #[pyo3(signature = (texts, labels, options_json, groups=None, times=None, tz=None, time_format=None, tune_grid=None, notes=String::new(), threads=None))]
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per keyword of the Python function it backs"
+)]
 pub(crate) fn train(
     py: Python<'_>,
     texts: TextsInput,
@@ -267,7 +270,10 @@ pub(crate) fn train(
 /// out-of-round prediction.
 #[pyfunction]
 #[pyo3(signature = (texts, labels, protocol, options_json, folds=5, groups=None, held_out=Vec::new(), times=None, tz=None, time_format=None, test_fraction=0.2, shuffled_calibration=false, at_precision=None, threads=None))]
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per keyword of the Python function it backs"
+)]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
     texts: TextsInput,

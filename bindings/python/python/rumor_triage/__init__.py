@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import pyarrow as pa
 
-from . import _native
+from . import _native, errors
 from .errors import (
     InvalidInputError,
     InvalidOptionError,
@@ -47,14 +47,7 @@ __all__ = [
     "evaluate",
     "cleanup_counts",
     "FORMAT_VERSION",
-    "RumorTriageError",
-    "ModelFileError",
-    "InvalidOptionError",
-    "InvalidInputError",
-    "TooFewExamplesError",
-    "RumorTriageIOError",
-    "TokenizerError",
-    "TrainingError",
+    *errors.__all__,
 ]
 
 #: The training options of ``rumor-triage train``, by their Python names. Each defaults to
@@ -456,6 +449,7 @@ def cleanup_counts(
 
 
 def _with_column(table: pa.Table, name: str, column: Any) -> pa.Table:
+    """``table`` with ``column`` as ``name``, replacing a column of that name."""
     if table.num_columns == 0:
         return pa.table({name: column})
     if name in table.column_names:
