@@ -139,6 +139,15 @@ pub enum Error {
         /// The top-level fields of the first record, comma-separated.
         fields: String,
     },
+    /// A decision log failed its check: a record edited, removed or reordered, or records
+    /// cut off its end. It is never used as it is.
+    #[error("{path}: decision log refused: {reason}")]
+    TamperedLog {
+        /// The log (or its head file).
+        path: PathBuf,
+        /// What the check found.
+        reason: String,
+    },
     /// An interrupted run cannot be resumed as asked.
     #[error("cannot resume: {0}")]
     Resume(String),

@@ -65,6 +65,7 @@ pub mod eval;
 mod features;
 pub mod learn;
 mod model;
+mod review;
 mod stream;
 mod text;
 mod time;
@@ -89,6 +90,7 @@ pub use model::{
     CTrial, Calibration, Contribution, Example, Explanation, HeldOutMetrics, Labeled, Model, Post,
     Score, ThresholdRule, TrainOptions, TrainingMetadata, Workspace, FORMAT_VERSION, MAGIC,
 };
+pub use review::{Decision, DecisionLog};
 pub use stream::{
     counts_from_scored, open_reader, read_examples, read_keyed_examples, read_timed_examples,
     FieldPath, Fields, InputFormat, OutputFiles, Preset, RejectReason, Scorer, Summary,

@@ -26,6 +26,7 @@ fn class_and_kind(error: &Error) -> (&'static str, &'static str) {
         Error::UnreadableFormat { .. } => ("InvalidInputError", "unreadable_format"),
         Error::TooManyRejects { .. } => ("InvalidInputError", "too_many_rejects"),
         Error::Resume(_) => ("InvalidInputError", "resume"),
+        Error::TamperedLog { .. } => ("RumorTriageError", "tampered_log"),
         Error::Tokenizer(_) => ("TokenizerError", "tokenizer"),
         Error::Training(_) => ("TrainingError", "training"),
         Error::Json(_) => ("RumorTriageError", "json"),

@@ -50,6 +50,9 @@ enum Command {
     Perturb(commands::perturb::Args),
     /// Show what a model holds.
     Info(commands::info::Args),
+    /// The review loop: record reviewer decisions in a checked log, export them.
+    #[command(subcommand)]
+    Review(commands::review::Command),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Counts(args) => commands::counts::run(args),
         Command::Perturb(args) => commands::perturb::run(args),
         Command::Info(args) => commands::info::run(args),
+        Command::Review(command) => commands::review::run(command),
     };
     match result {
         Ok(code) => code,

@@ -5,5 +5,6 @@ pub(crate) mod eval;
 pub(crate) mod explain;
 pub(crate) mod info;
 pub(crate) mod perturb;
+pub(crate) mod review;
 pub(crate) mod score;
 pub(crate) mod train;
