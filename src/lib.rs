@@ -90,7 +90,7 @@ pub use model::{
     CTrial, Calibration, Contribution, Example, Explanation, HeldOutMetrics, Labeled, Model, Post,
     Score, ThresholdRule, TrainOptions, TrainingMetadata, Workspace, FORMAT_VERSION, MAGIC,
 };
-pub use review::{Decision, DecisionLog};
+pub use review::{review_queue, Candidate, Decision, DecisionLog, QueueItem, Strategy};
 pub use stream::{
     counts_from_scored, open_reader, read_examples, read_keyed_examples, read_timed_examples,
     FieldPath, Fields, InputFormat, OutputFiles, Preset, RejectReason, Scorer, Summary,

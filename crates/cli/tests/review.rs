@@ -193,3 +193,110 @@ fn a_killed_run_leaves_a_log_that_opens_with_every_finished_decision() {
         assert!(decision.id.parse::<usize>().unwrap() <= i);
     }
 }
+
+#[test]
+fn the_queue_puts_each_campaign_once_and_accounts_for_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut posts = std::fs::read_to_string(common::seeds()).unwrap();
+    posts.push_str("{\"id\":\"tiny\",\"text\":\"ok\"}\n");
+    std::fs::write(d.join("posts.jsonl"), posts).unwrap();
+    let scored = run(
+        &[
+            "score",
+            "posts.jsonl",
+            "--keep",
+            "text",
+            "--out",
+            "scored.jsonl",
+        ],
+        d,
+    );
+    assert_eq!(scored.status.code(), Some(0), "{}", stderr(&scored));
+    let mut lines = std::fs::read_to_string(d.join("scored.jsonl")).unwrap();
+    lines.push_str("not json\n");
+    std::fs::write(d.join("scored.jsonl"), lines).unwrap();
+    let posts = common::json_lines(&std::fs::read(common::seeds()).unwrap()).len();
+
+    let out = run(
+        &[
+            "review",
+            "queue",
+            "scored.jsonl",
+            "--budget",
+            "8",
+            "--out",
+            "queue.jsonl",
+        ],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(1), "one reject: {}", stderr(&out));
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(&format!("read {} scored lines: {posts} candidates, 1 skipped as too short to flag, 1 rejected; queued 8", posts + 2)),
+        "{summary}"
+    );
+    let queue = common::json_lines(&std::fs::read(d.join("queue.jsonl")).unwrap());
+    assert_eq!(queue.len(), 8);
+    let ids: std::collections::HashSet<&str> =
+        queue.iter().map(|q| q["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 8);
+    assert!(!ids.contains("tiny"));
+    let groups: std::collections::HashSet<u64> = queue
+        .iter()
+        .filter_map(|q| q["campaign"].as_u64())
+        .collect();
+    assert_eq!(
+        groups.len(),
+        queue.iter().filter(|q| q.get("campaign").is_some()).count(),
+        "a campaign once"
+    );
+    for q in &queue {
+        assert!(q["kept"]["text"].is_string());
+        assert!(!q["explain"].as_array().unwrap().is_empty());
+    }
+
+    // With room for every group, each candidate is settled by exactly one queued post.
+    let all = run(
+        &[
+            "review",
+            "queue",
+            "scored.jsonl",
+            "--budget",
+            "1000",
+            "--out",
+            "all.jsonl",
+        ],
+        d,
+    );
+    assert_eq!(all.status.code(), Some(1));
+    let all = common::json_lines(&std::fs::read(d.join("all.jsonl")).unwrap());
+    let settled: u64 = all
+        .iter()
+        .map(|q| q["campaign_size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(settled, posts as u64);
+    assert!(all.len() < posts, "copies share one queued post");
+
+    let plain = run(
+        &[
+            "review",
+            "queue",
+            "scored.jsonl",
+            "--budget",
+            "8",
+            "--out",
+            "plain.jsonl",
+            "--strategy",
+            "uncertainty",
+        ],
+        d,
+    );
+    assert_eq!(plain.status.code(), Some(1));
+    let plain = common::json_lines(&std::fs::read(d.join("plain.jsonl")).unwrap());
+    let priorities: Vec<f64> = plain
+        .iter()
+        .map(|q| q["priority"].as_f64().unwrap())
+        .collect();
+    assert!(priorities.windows(2).all(|w| w[0] >= w[1]));
+}

@@ -6,8 +6,9 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rumor_triage::{Decision, DecisionLog, Error};
+use rumor_triage::{review_queue, Candidate, Decision, DecisionLog, Error, Strategy};
 
+use crate::args::load_model;
 use crate::output::open_input;
 
 /// Record reviewer decisions, export what was reviewed.
@@ -16,6 +17,35 @@ pub(crate) enum Command {
     /// Append decisions (JSONL: id, label, and optional reviewer, time, note, text) to a
     /// decision log, checked before anything is added.
     Apply(ApplyArgs),
+    /// Pick the scored posts most worth reviewing: near the threshold, one per
+    /// near-duplicate campaign weighted by its size, not one story many times.
+    Queue(QueueArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct QueueArgs {
+    /// `score` output (with `--keep text` for grouping all posts and explanations), or -.
+    scored: String,
+    /// How many posts to queue.
+    #[arg(long)]
+    budget: usize,
+    /// Where to write the queue (JSONL, most worth reviewing first).
+    #[arg(long)]
+    out: PathBuf,
+    /// uncertainty (nearest the threshold), campaign-weighted (one per campaign, weighted
+    /// by its size, similar stories held back) or random.
+    #[arg(long, default_value = "campaign-weighted", value_parser = ["uncertainty", "campaign-weighted", "random"])]
+    strategy: String,
+    /// Seed of the random strategy.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The model that scored the posts (default: the shipped model): its threshold and
+    /// explanations.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// N-grams of explanation per queued post (needs the text kept).
+    #[arg(long, default_value_t = 5)]
+    explain: usize,
 }
 
 #[derive(clap::Args)]
@@ -42,6 +72,7 @@ pub(crate) struct ApplyArgs {
 pub(crate) fn run(command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Apply(args) => apply(args),
+        Command::Queue(args) => queue(args),
     }
 }
 
@@ -96,6 +127,92 @@ fn apply(args: ApplyArgs) -> Result<ExitCode, Error> {
     if let (Some(path), Some(scored)) = (&args.suggest, &scored) {
         suggest(&log, scored, path)?;
     }
+    Ok(if rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn queue(args: QueueArgs) -> Result<ExitCode, Error> {
+    let model = load_model(&args.model)?;
+    let (reader, _, _) = open_input(&args.scored)?;
+    let (mut read, mut too_short, mut rejected) = (0u64, 0u64, 0u64);
+    let mut candidates = Vec::new();
+    for (number, line) in (1u64..).zip(reader.lines()) {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        read += 1;
+        let value: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                rejected += 1;
+                eprintln!("{}:{number}: not a scored line: {e}", args.scored);
+                continue;
+            }
+        };
+        let Some(probability) = value.get("probability").and_then(|p| p.as_f64()) else {
+            // A reject of `score` carries no probability: nothing to review.
+            rejected += 1;
+            eprintln!(
+                "{}:{number}: no probability (not a scored post)",
+                args.scored
+            );
+            continue;
+        };
+        if value.get("insufficient_text").and_then(|v| v.as_bool()) == Some(true) {
+            too_short += 1;
+            continue;
+        }
+        let id = match value.get("id") {
+            Some(serde_json::Value::String(id)) => id.clone(),
+            Some(other) if !other.is_null() => other.to_string(),
+            _ => format!(
+                "line:{}",
+                value.get("line").and_then(|l| l.as_u64()).unwrap_or(number)
+            ),
+        };
+        let kept = value.get("kept").cloned();
+        candidates.push(Candidate {
+            id,
+            probability: probability as f32,
+            text: kept
+                .as_ref()
+                .and_then(|k| k.get("text"))
+                .and_then(|t| t.as_str())
+                .map(str::to_owned),
+            campaign: value.get("campaign").and_then(|c| c.as_u64()),
+            kept,
+        });
+    }
+    let strategy = match args.strategy.as_str() {
+        "uncertainty" => Strategy::Uncertainty,
+        "random" => Strategy::Random,
+        _ => Strategy::CampaignWeighted,
+    };
+    let queue = review_queue(
+        &model,
+        &candidates,
+        args.budget,
+        strategy,
+        args.seed,
+        args.explain,
+    )?;
+    let file = std::fs::File::create(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    let mut out = BufWriter::new(file);
+    for item in &queue {
+        writeln!(out, "{}", serde_json::to_string(item)?).map_err(|e| Error::io(&args.out, e))?;
+    }
+    out.flush().map_err(|e| Error::io(&args.out, e))?;
+    let settles: u64 = queue.iter().map(|q| q.campaign_size).sum();
+    eprintln!(
+        "review: read {read} scored lines: {} candidates, {too_short} skipped as too short to flag, {rejected} rejected; queued {} ({}), settling {settles} posts",
+        candidates.len(),
+        queue.len(),
+        args.strategy
+    );
     Ok(if rejected > 0 {
         ExitCode::from(1)
     } else {
