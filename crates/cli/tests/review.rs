@@ -257,20 +257,7 @@ fn the_queue_puts_each_campaign_once_and_accounts_for_every_line() {
     }
 
     // With room for every group, each candidate is settled by exactly one queued post.
-    let all = run(
-        &[
-            "review",
-            "queue",
-            "scored.jsonl",
-            "--budget",
-            "1000",
-            "--out",
-            "all.jsonl",
-        ],
-        d,
-    );
-    assert_eq!(all.status.code(), Some(1));
-    let all = common::json_lines(&std::fs::read(d.join("all.jsonl")).unwrap());
+    let all = queue_of(d, "1000", &[]);
     let settled: u64 = all
         .iter()
         .map(|q| q["campaign_size"].as_u64().unwrap())
@@ -278,25 +265,28 @@ fn the_queue_puts_each_campaign_once_and_accounts_for_every_line() {
     assert_eq!(settled, posts as u64);
     assert!(all.len() < posts, "copies share one queued post");
 
-    let plain = run(
-        &[
-            "review",
-            "queue",
-            "scored.jsonl",
-            "--budget",
-            "8",
-            "--out",
-            "plain.jsonl",
-            "--strategy",
-            "uncertainty",
-        ],
-        d,
-    );
-    assert_eq!(plain.status.code(), Some(1));
-    let plain = common::json_lines(&std::fs::read(d.join("plain.jsonl")).unwrap());
+    let plain = queue_of(d, "8", &["--strategy", "uncertainty"]);
     let priorities: Vec<f64> = plain
         .iter()
         .map(|q| q["priority"].as_f64().unwrap())
         .collect();
     assert!(priorities.windows(2).all(|w| w[0] >= w[1]));
+}
+
+/// `review queue scored.jsonl` in `dir` with `budget` and `extra` options (the file holds one
+/// reject, so the exit code is 1); the queue it wrote.
+fn queue_of(dir: &Path, budget: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![
+        "review",
+        "queue",
+        "scored.jsonl",
+        "--budget",
+        budget,
+        "--out",
+        "q.jsonl",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    common::json_lines(&std::fs::read(dir.join("q.jsonl")).unwrap())
 }
