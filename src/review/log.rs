@@ -161,7 +161,16 @@ impl DecisionLog {
     /// record's sync and the head's replacement).
     fn check_head(&self) -> Result<(), Error> {
         let head_path = self.head_path();
-        let text = std::fs::read_to_string(&head_path).map_err(|e| Error::io(&head_path, e))?;
+        let text = std::fs::read_to_string(&head_path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::TamperedLog {
+                path: self.path.clone(),
+                reason: format!(
+                    "its head file {} is missing, so records cut off its end could not be detected",
+                    head_path.display()
+                ),
+            },
+            _ => Error::io(&head_path, e),
+        })?;
         let head: Head = serde_json::from_str(&text).map_err(|e| Error::TamperedLog {
             path: head_path.clone(),
             reason: format!("the head file is not valid ({e})"),
@@ -333,6 +342,9 @@ mod tests {
         assert!(refusal(&path).contains("holds 1 records but its head file says 2"));
         std::fs::write(&path, &text[HEADER.len()..]).unwrap();
         assert!(refusal(&path).contains("header"));
+        std::fs::write(&path, &text).unwrap();
+        std::fs::remove_file(DecisionLog::open(&path).unwrap().head_path()).unwrap();
+        assert!(refusal(&path).contains("head file"));
     }
 
     #[test]
