@@ -47,12 +47,10 @@ pub(crate) fn cleanup_counts(
     let counts = py
         .detach(|| {
             on_threads(threads, || -> Result<_, Error> {
-                let mut labeled = Vec::with_capacity(batch.num_rows());
-                let mut workspace = Workspace::default();
-                let mut null_texts = 0;
+                let mut posts = Vec::with_capacity(batch.num_rows());
+                let mut rows = Vec::with_capacity(batch.num_rows());
                 for row in 0..batch.num_rows() {
                     let Some(text) = text_at(&texts, row) else {
-                        null_texts += 1;
                         continue;
                     };
                     let cell = |column: &Option<ArrayRef>| {
@@ -61,22 +59,38 @@ pub(crate) fn cleanup_counts(
                             .and_then(|c| text_at(c, row))
                             .map(str::to_owned)
                     };
-                    let score = match scores.as_ref().and_then(|s| s.at(row)) {
-                        Some(score) => score,
-                        None => model.score_with(text, &mut workspace, None)?,
-                    };
-                    labeled.push(Labeled {
-                        post: Post {
-                            id: cell(&ids).unwrap_or_else(|| row.to_string()),
-                            text: text.to_owned(),
-                            account: cell(&accounts),
-                            platform: cell(&platforms),
-                            time: cell(&times),
-                        },
-                        score,
-                        sketch: None,
+                    posts.push(Post {
+                        id: cell(&ids).unwrap_or_else(|| row.to_string()),
+                        text: text.to_owned(),
+                        account: cell(&accounts),
+                        platform: cell(&platforms),
+                        time: cell(&times),
                     });
+                    rows.push(row);
                 }
+                let null_texts = batch.num_rows() - posts.len();
+                let labeled = match &scores {
+                    // Scored here in parallel, keeping the sketches the campaigns need.
+                    None => model.label_batch(posts)?,
+                    Some(given) => {
+                        let mut workspace = Workspace::default();
+                        posts
+                            .into_iter()
+                            .zip(rows)
+                            .map(|(post, row)| {
+                                let score = match given.at(row) {
+                                    Some(score) => score,
+                                    None => model.score_with(&post.text, &mut workspace, None)?,
+                                };
+                                Ok(Labeled {
+                                    post,
+                                    score,
+                                    sketch: None,
+                                })
+                            })
+                            .collect::<Result<Vec<_>, Error>>()?
+                    }
+                };
                 Ok((model.cleanup_counts_with(&labeled, top, parser), null_texts))
             })
         })?

@@ -313,12 +313,13 @@ pub(crate) fn evaluate<'py>(
             let Some(times) = times else {
                 return Err(invalid_option("times", "the chrono protocol needs times"));
             };
-            let keys = Keys::new(None, Some(times), items, tz, time_format)?;
-            let split = match &keys {
-                Some(keys) => chrono_split(&keys.keys, test_fraction).or_raise()?,
-                None => return Err(invalid_input("no times")),
+            let keys = time_keys(strings(times, items, "times")?, tz, time_format)?;
+            let split = chrono_split(&keys, test_fraction).or_raise()?;
+            let keys = Keys {
+                keys,
+                by_time: true,
             };
-            ("chronological", vec![split], keys)
+            ("chronological", vec![split], Some(keys))
         }
         other => {
             return Err(invalid_option(
