@@ -301,12 +301,7 @@ impl CountsBuilder {
     /// assert!((0.0..=1.0).contains(&share));
     /// ```
     pub fn prevalence_of(mut self, model: &Model) -> Self {
-        let rates = model.held_out_rates().map(|(tpr, fpr)| HeldOutRates {
-            tpr,
-            fpr,
-            threshold: model.threshold(),
-        });
-        self.prior = Some((model.training_share(), rates));
+        self.prior = Some((model.training_share(), HeldOutRates::of(model)));
         self
     }
 

@@ -62,6 +62,17 @@ pub struct HeldOutRates {
     pub threshold: f32,
 }
 
+impl HeldOutRates {
+    /// `model`'s held-out rates at its threshold, if it stores them.
+    pub(crate) fn of(model: &crate::Model) -> Option<Self> {
+        model.held_out_rates().map(|(tpr, fpr)| HeldOutRates {
+            tpr,
+            fpr,
+            threshold: model.threshold(),
+        })
+    }
+}
+
 /// Counts of flag probabilities in [`BINS`] equal bins, and of the flagged posts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbabilityHistogram {
@@ -81,14 +92,39 @@ impl Default for ProbabilityHistogram {
 impl ProbabilityHistogram {
     /// Counts one post's flag probability (clamped into [0, 1]; NaN counts as 0).
     pub fn add(&mut self, probability: f32) {
+        if let Some(n) = self.bins.get_mut(Self::bin_of(probability)) {
+            *n += 1;
+        }
+    }
+
+    /// The bins probabilities are counted in.
+    pub const BINS: usize = BINS;
+
+    /// The bin [`ProbabilityHistogram::add`] counts `probability` in, so that a histogram
+    /// counted elsewhere (a SQL `GROUP BY`) can be added with [`ProbabilityHistogram::add_bin`].
+    ///
+    /// ```
+    /// use rumor_triage::ProbabilityHistogram;
+    /// assert_eq!(ProbabilityHistogram::bin_of(1.0), ProbabilityHistogram::BINS - 1);
+    /// let mut h = ProbabilityHistogram::default();
+    /// h.add_bin(ProbabilityHistogram::bin_of(0.42), 3, 1);
+    /// assert_eq!(h.total(), 3);
+    /// ```
+    pub fn bin_of(probability: f32) -> usize {
         let p = if probability.is_nan() {
             0.0
         } else {
             probability.clamp(0.0, 1.0)
         };
-        let bin = ((p * BINS as f32) as usize).min(BINS - 1);
+        ((p * BINS as f32) as usize).min(BINS - 1)
+    }
+
+    /// Counts `posts` posts in bin `bin` (ignored past the last bin), `flagged` of them
+    /// flagged.
+    pub fn add_bin(&mut self, bin: usize, posts: u64, flagged: u64) {
         if let Some(n) = self.bins.get_mut(bin) {
-            *n += 1;
+            *n += posts;
+            self.flagged += flagged;
         }
     }
 
@@ -155,6 +191,27 @@ fn em_share(counts: &[u64], training_share: f64) -> f64 {
 }
 
 impl Prevalence {
+    /// [`Prevalence::estimate`] with `model`'s training share and held-out rates, as the
+    /// cleanup counts estimate it for the posts `model` scored into `histogram`.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default()?;
+    /// let mut histogram = rumor_triage::ProbabilityHistogram::default();
+    /// histogram.add_post(0.9, true);
+    /// histogram.add_post(0.1, false);
+    /// let share = rumor_triage::Prevalence::of_model(&histogram, &model).unwrap().share;
+    /// assert!((0.0..=1.0).contains(&share));
+    /// # Ok::<(), rumor_triage::Error>(())
+    /// ```
+    pub fn of_model(histogram: &ProbabilityHistogram, model: &crate::Model) -> Option<Self> {
+        Self::estimate(
+            histogram,
+            model.training_share(),
+            HeldOutRates::of(model),
+            BOOTSTRAP_SEED,
+        )
+    }
+
     /// Estimates the share from `histogram`, the training share of the flagged labels, the
     /// model's held-out rates, and a bootstrap seed. None without
     /// posts or with a training share outside (0, 1).

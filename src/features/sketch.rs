@@ -74,6 +74,48 @@ impl Signature {
         }
     }
 
+    /// A key that equal sketches share, for grouping near-duplicates with a plain `GROUP BY`
+    /// (the SQL functions of `rumor-triage-datafusion`): the two filled bins with the
+    /// smallest values, each as its bucket (`value · 32 + bin`). Exact copies always share
+    /// it; two posts of Jaccard similarity J share it about J² of the time (both smallest
+    /// entries of the union must be common), and unrelated posts almost never (two bucket
+    /// values must coincide). `None` for a text without n-grams.
+    ///
+    /// ```
+    /// use rumor_triage::Signature;
+    /// let (mut a, mut b) = (Signature::default(), Signature::default());
+    /// assert_eq!(a.campaign_key(), None);
+    /// for bucket in [5_000, 70_001, 123_456] {
+    ///     a.add(bucket);
+    ///     b.add(bucket);
+    /// }
+    /// assert_eq!(a.campaign_key(), b.campaign_key());
+    /// b.add(3); // a new smallest entry: the key changes
+    /// assert_ne!(a.campaign_key(), b.campaign_key());
+    /// ```
+    pub fn campaign_key(&self) -> Option<u64> {
+        let mut smallest = [(EMPTY_BIN, 0u32); 2];
+        for (bin, &value) in (0u32..).zip(&self.0) {
+            if value == EMPTY_BIN {
+                continue;
+            }
+            let entry = (value, bin);
+            if entry < smallest[0] {
+                smallest = [entry, smallest[0]];
+            } else if entry < smallest[1] {
+                smallest[1] = entry;
+            }
+        }
+        let bucket = |(value, bin): (u32, u32)| {
+            if value == EMPTY_BIN {
+                u64::from(u32::MAX)
+            } else {
+                u64::from(value) * SIGNATURE_BINS as u64 + u64::from(bin)
+            }
+        };
+        (smallest[0].0 != EMPTY_BIN).then(|| bucket(smallest[0]) << 32 | bucket(smallest[1]))
+    }
+
     /// The keys of the bands that hold at least one filled bin, each tagged with its band.
     pub(crate) fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.0

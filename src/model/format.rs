@@ -173,6 +173,20 @@ impl Model {
         encode(&payload)
     }
 
+    /// The model's identity: the SHA-256 of its file bytes ([`Model::to_bytes`]) in hex,
+    /// what `sha256sum` prints for the saved file. Processes that must score alike (the
+    /// executors of a cluster) compare it.
+    ///
+    /// ```
+    /// let model = rumor_triage::Model::load_default().unwrap();
+    /// let digest = model.digest().unwrap();
+    /// assert_eq!(digest.len(), 64);
+    /// assert_eq!(rumor_triage::Model::from_bytes(&model.to_bytes().unwrap()).unwrap().digest().unwrap(), digest);
+    /// ```
+    pub fn digest(&self) -> Result<String, Error> {
+        Ok(super::train::hex(&Sha256::digest(self.to_bytes()?)))
+    }
+
     /// Writes the model file.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();

@@ -53,6 +53,9 @@ enum Command {
     /// The review loop: record reviewer decisions in a checked log, export them.
     #[command(subcommand)]
     Review(commands::review::Command),
+    /// SQL over Parquet and NDJSON tables with the scoring functions, on all cores or a
+    /// Ballista cluster; --counts runs the cleanup-count query (runs rumor-triage-sql).
+    Sql(commands::sql::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Perturb(args) => commands::perturb::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Review(command) => commands::review::run(command),
+        Command::Sql(args) => commands::sql::run(args),
     };
     match result {
         Ok(code) => code,

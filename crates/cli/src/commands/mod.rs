@@ -7,4 +7,5 @@ pub(crate) mod info;
 pub(crate) mod perturb;
 pub(crate) mod review;
 pub(crate) mod score;
+pub(crate) mod sql;
 pub(crate) mod train;
