@@ -403,7 +403,7 @@ impl Cluster {
                     localhost.clone(),
                     "--scheduler-port".into(),
                     port.clone(),
-                    "--concurrent-tasks".into(),
+                    "--vcores".into(),
                     "1".into(),
                     "--work-dir".into(),
                     work.display().to_string(),
@@ -490,10 +490,17 @@ fn the_cluster_counts_equal_the_local_counts() {
     );
     let sql: CleanupCounts = serde_json::from_slice(&output.stdout).expect("counts JSON");
     assert_same_counts(&sql, &stream, "Ballista, 2 executors");
-    // Both executors took part.
-    let logs = cluster.logs();
-    drop(cluster);
-    eprintln!("{}", logs.lines().filter(|l| l.contains("task")).count());
+    // Both executors ran tasks of the query ("Starting the task ..." lines at start-up
+    // do not count).
+    for i in 0..2 {
+        let log = std::fs::read_to_string(cluster.logs.path().join(format!("executor-{i}.log")))
+            .unwrap_or_default();
+        assert!(
+            log.contains("Execute task") || log.contains("Received task"),
+            "executor {i} ran no task:\n{}",
+            cluster.logs()
+        );
+    }
 }
 
 #[test]
